@@ -1,0 +1,3 @@
+"""pynacos: a Nacos-compatible server and client."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""`python -m pynacos` runs the command line."""
+
+from pynacos.cli import main
+
+main()

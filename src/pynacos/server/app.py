@@ -1,0 +1,140 @@
+"""Wiring: build every part from the settings and serve them through the one router.
+
+`create_app` returns a pure ASGI callable. Data is loaded in the background after start-up so that
+liveness answers at once while readiness (and every data route) answers 503 until the load is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import Receive, Scope, Send
+
+from pynacos.server.auth.guard import Guard
+from pynacos.server.config.http import ConfigRoutes
+from pynacos.server.config.http_v2 import ConfigRoutesV2
+from pynacos.server.config.longpoll import LongPollHub
+from pynacos.server.config.service import ConfigService
+from pynacos.server.config.transfer import ConfigTransfer
+from pynacos.server.events import ConfigChanged, EventBus
+from pynacos.server.metrics import Metrics
+from pynacos.server.namespaces.http import NamespaceRoutes
+from pynacos.server.namespaces.service import NamespaceService
+from pynacos.server.ops.http import OpsRoutes
+from pynacos.server.routing import Router
+from pynacos.server.settings import Settings
+from pynacos.server.storage.configs import ConfigStore
+from pynacos.server.storage.engine import open_engine
+from pynacos.server.storage.namespaces import NamespaceStore
+
+log = logging.getLogger("pynacos.server")
+RETENTION_INTERVAL = 600.0
+
+
+class NacosApp:
+    """The server: its parts, their lifecycle, and the router in front of them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.ready = asyncio.Event()
+        self.metrics = Metrics()
+        self.bus = EventBus()
+        self.engine: AsyncEngine | None = None
+        self.hub = LongPollHub(settings.longpoll_max_total, settings.longpoll_max_per_ip)
+        self.guard = Guard(settings.auth_enabled)
+        self.router: Router | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def is_ready(self) -> bool:
+        return self.ready.is_set()
+
+    async def start(self) -> None:
+        """Open storage and build the services; the data load runs in the background."""
+        self.engine = await open_engine(self.settings)
+        self.namespaces = NamespaceService(NamespaceStore(self.engine))
+        self.configs = ConfigService(
+            ConfigStore(self.engine), self.bus, self.namespaces.exists, self.settings.max_content
+        )
+        self.bus.subscribe(ConfigChanged, lambda event: self.hub.notify(event.key))
+        self.metrics.gauge("pynacos_config_count", "Configs held in memory.", lambda: self.configs.count())
+        self.metrics.gauge("pynacos_config_listeners", "Held HTTP long polls.", lambda: self.hub.held)
+        self.router = self._build_router()
+        self._tasks.append(asyncio.create_task(self._load()))
+
+    def _build_router(self) -> Router:
+        s = self.settings
+        transfer = ConfigTransfer(self.configs, self.namespaces.exists)
+        routes = [
+            *OpsRoutes(s, self.metrics, self.is_ready, self.guard.state).routes(),
+            *ConfigRoutes(self.configs, self.hub, transfer).routes(),
+            *ConfigRoutesV2(self.configs).routes(),
+            *NamespaceRoutes(self.namespaces, self.configs.count, s.default_tenant_quota).routes(),
+        ]
+        return Router(
+            s.context_path, routes, self.guard, self.metrics, self.is_ready, s.trusted_proxies,
+            max_body=s.max_content * 3 + 1024 * 1024, access_log_enabled=s.access_log,
+        )
+
+    async def _load(self) -> None:
+        try:
+            await self.namespaces.load()
+            await self.configs.load()
+        except Exception:
+            log.exception("loading data failed; the server stays not-ready")
+            self.metrics.errors.labels(kind="storage").inc()
+            return
+        self.ready.set()
+        log.info("ready: %d configs, %d namespaces", self.configs.count(), len(self.namespaces.all()))
+        if self.settings.retention_days > 0:
+            self._tasks.append(asyncio.create_task(self._purge_history_forever()))
+
+    async def _purge_history_forever(self) -> None:
+        while True:
+            await asyncio.sleep(RETENTION_INTERVAL)
+            cutoff = datetime.now() - timedelta(days=self.settings.retention_days)
+            try:
+                removed = await self.configs.store.purge_history(cutoff)
+            except Exception:
+                log.exception("history clean-up failed")
+                self.metrics.errors.labels(kind="storage").inc()
+                continue
+            if removed:
+                log.info("removed %d history rows older than %s", removed, cutoff)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.engine is not None:
+            await self.engine.dispose()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http" and self.router is not None:
+            await self.router(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.start()
+                except Exception as exc:
+                    log.error("start-up failed: %s", exc)
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def create_app(settings: Settings) -> NacosApp:
+    return NacosApp(settings)

@@ -1,0 +1,296 @@
+"""Config center over HTTP v1 (`/v1/cs/...`), with Nacos's exact bodies and headers.
+
+One path serves several Nacos handlers picked by a parameter value (`show=all`, `search=accurate`,
+`export=true`, `delType=ids`, ...); the variants share the route's policy, as in Nacos.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote_plus, unquote_plus
+
+from starlette.responses import Response
+
+from pynacos.server import http
+from pynacos.server.auth.policy import CONFIG_READ, CONFIG_WRITE, Secured
+from pynacos.server.config import shapes, validation
+from pynacos.server.config.longpoll import LongPollHub
+from pynacos.server.config.models import Config, ConfigKey, HistoryRow, Publish
+from pynacos.server.config.service import ConfigService, Search
+from pynacos.server.config.transfer import ConfigTransfer
+from pynacos.server.errors import BadRequest, Forbidden, NotFound
+from pynacos.server.http import Call, Params
+from pynacos.server.namespaces.service import normalise
+from pynacos.server.routing import Route, route
+
+NOT_FOUND_BODY = "config data not exist\n"
+MAX_LISTEN_KEYS = 10000
+WORD, LINE = "\x02", "\x01"
+
+
+def key_from(params: Params, check: bool = True) -> ConfigKey:
+    """dataId, group and namespace of a request, through Nacos's param-check filter."""
+    data_id, group = params.required("dataId"), params.required("group")
+    tenant = params.namespace()
+    if check:
+        validation.check_key(tenant, group, data_id)
+    return ConfigKey(normalise(tenant), group, data_id)
+
+
+def config_headers(config: Config) -> dict[str, str]:
+    headers = {
+        **http.NO_CACHE,
+        "Config-Type": config.type or "text",
+        "Content-MD5": config.md5,
+        "Last-Modified": shapes.http_date(config.modified),
+    }
+    if config.encrypted_data_key:
+        headers["Encrypted-Data-Key"] = config.encrypted_data_key
+    return headers
+
+
+def publish_request(call: Call, key: ConfigKey, content: str, v2: bool = False) -> Publish:
+    """A publish from v1 (`src_user`, `config_tags`) or v2 (`srcUser`, `configTags`) parameter names."""
+    p = call.params
+    if p.optional("tag") or call.headers.get("betaIps", "").strip():
+        raise BadRequest("gray (beta/tag) configs are not supported by this server yet")
+    src_user = p.optional("srcUser" if v2 else "src_user")
+    if src_user is None:
+        src_user = call.principal.username if call.principal else p.optional("username")
+    return Publish(
+        key=key, content=content, type=p.get("type"), app_name=p.get("appName"), desc=p.get("desc"),
+        use=p.get("use"), effect=p.get("effect"), schema=p.get("schema"),
+        tags=validation.parse_tags(p.get("configTags" if v2 else "config_tags")),
+        encrypted_data_key=p.optional("encryptedDataKey"), cas_md5=call.headers.get("casMd5"),
+        src_user=src_user, src_ip=call.client_ip,
+    )
+
+
+def page_args(params: Params, key_text: str) -> tuple[int, int]:
+    page_no, page_size = params.integer("pageNo"), params.integer("pageSize")
+    if page_no <= 0 or page_size <= 0:
+        raise BadRequest(f"serialize page error, {key_text};caused: pageNo and pageSize must be greater than zero")
+    return page_no, page_size
+
+
+def history_matches(row: HistoryRow, key: ConfigKey) -> HistoryRow:
+    if row.key != key:
+        raise Forbidden("Please check dataId, group or namespaceId.")
+    return row
+
+
+class ConfigRoutes:
+    """Handlers of `/v1/cs/*`; `routes()` is this module's part of the route table."""
+
+    def __init__(self, service: ConfigService, hub: LongPollHub, transfer: ConfigTransfer) -> None:
+        self.service = service
+        self.hub = hub
+        self.transfer = transfer
+
+    def routes(self) -> list[Route]:
+        return [
+            route("/v1/cs/configs", "GET", self.get_variants, CONFIG_READ),
+            route("/v1/cs/configs", "POST", self.post_variants, CONFIG_WRITE),
+            route("/v1/cs/configs", "DELETE", self.delete_variants, CONFIG_WRITE),
+            route("/v1/cs/configs/listener", "POST", self.listen, CONFIG_READ),
+            route("/v1/cs/configs/listener", "GET", self.listeners_of_config, CONFIG_READ),
+            route("/v1/cs/listener", "GET", self.configs_of_listener, Secured("r", "specified", "/v1/cs/listener")),
+            route("/v1/cs/configs/catalog", "GET", self.catalog, CONFIG_READ),
+            route("/v1/cs/history", "GET", self.history, CONFIG_READ),
+            route("/v1/cs/history/previous", "GET", self.history_previous, CONFIG_READ),
+            route("/v1/cs/history/configs", "GET", self.history_configs, CONFIG_READ),
+        ]
+
+    async def get_variants(self, call: Call) -> Response:
+        p = call.params
+        if p.get("show") == "all":
+            return self.show_all(call)
+        if p.get("search") in ("accurate", "blur"):
+            return self.search(call)
+        if p.get("export") == "true" or p.get("exportV2") == "true":
+            return self.transfer.export_response(p, v2=p.get("exportV2") == "true")
+        return self.get(call)
+
+    def get(self, call: Call) -> Response:
+        key = key_from(call.params)
+        validation.validate_tenant(key.tenant)
+        validation.validate_key(key.data_id, key.group)
+        config = self.service.get(key)
+        if config is None or call.params.optional("tag"):
+            return http.text(NOT_FOUND_BODY, 404, media_type=http.JSON_UTF8)
+        return http.text(config.content, headers=config_headers(config))
+
+    def show_all(self, call: Call) -> Response:
+        config = self.service.get(key_from(call.params))
+        if config is None:
+            return http.text("", media_type=http.JSON_UTF8)
+        return http.json(shapes.config_all(config))
+
+    def search(self, call: Call) -> Response:
+        p = call.params
+        data_id, group = p.required("dataId"), p.required("group")
+        page_no, page_size = page_args(p, f"dataId={data_id}, group={group}")
+        blur = p.get("search") == "blur"
+        found = self.service.search(
+            Search(
+                tenant=normalise(p.namespace()), data_id=data_id, group=group, app_name=p.text("appName"),
+                tags=validation.parse_tags(p.get("config_tags")) or (),
+                types=(validation.parse_tags(p.get("types")) or ()) if blur else (), blur=blur,
+            )
+        )
+        items = [shapes.config_item(c) for c in found[(page_no - 1) * page_size : page_no * page_size]]
+        return http.json(shapes.page(len(found), page_no, page_size, items))
+
+    async def post_variants(self, call: Call) -> Response:
+        if call.params.get("import") == "true":
+            return await self.transfer.import_response(call)
+        p = call.params
+        key = key_from(p)
+        await self.service.publish(publish_request(call, key, p.required("content")))
+        return http.boolean(True)
+
+    async def delete_variants(self, call: Call) -> Response:
+        p = call.params
+        if p.get("delType") == "ids":
+            ids = [int(i) for i in p.required("ids").split(",") if i.strip().isdigit()]
+            for config in self.service.by_ids(ids):
+                await self.service.remove(config.key, self._user(call), call.client_ip)
+            return http.rest_result(True)
+        key = key_from(p)
+        validation.validate_tenant(key.tenant)
+        validation.validate_key(key.data_id, key.group)
+        if not p.optional("tag"):  # a tag version: there are none to delete, the formal config stays
+            await self.service.remove(key, self._user(call), call.client_ip)
+        return http.boolean(True)
+
+    def _user(self, call: Call) -> str | None:
+        return call.principal.username if call.principal else call.params.optional("username")
+
+    async def listen(self, call: Call) -> Response:
+        """Nacos's long-polling listener; see `longpoll.py` for the invariants."""
+        md5s = parse_listening(call.params.text("Listening-Configs"))
+        timeout_header = call.headers.get("Long-Pulling-Timeout")
+        with self.hub.hold(md5s, call.client_ip) as waiter:
+            changed = [key for key, md5 in md5s.items() if self.service.md5(key) != md5]
+            if timeout_header is None:
+                return short_poll_response(changed, call.headers.get("Client-Version", ""))
+            if changed:
+                return changed_response(changed)
+            if call.header_flag("Long-Pulling-Timeout-No-Hangup"):
+                return http.text("", media_type=http.JSON_UTF8)
+            key = await waiter.wait(hold_seconds(timeout_header))
+        return changed_response([key]) if key is not None else http.text("", media_type=http.JSON_UTF8)
+
+    def listeners_of_config(self, call: Call) -> Response:
+        p = call.params
+        group = p.required("group").strip() or "DEFAULT_GROUP"
+        key = ConfigKey(normalise(p.namespace()), group, p.required("dataId"))
+        status = {w.client_ip: w.md5s[key] for w in self.hub.listeners_of(key)}
+        return http.json({"collectStatus": 200, "lisentersGroupkeyStatus": status})
+
+    def configs_of_listener(self, call: Call) -> Response:
+        p = call.params
+        ip, tenant, everything = p.required("ip"), p.text("tenant"), p.flag("all")
+        status: dict[str, str] = {}
+        for waiter in self.hub.all_waiters():
+            if waiter.client_ip != ip:
+                continue
+            for key, md5 in waiter.md5s.items():
+                group_key = key.group_key()
+                if not key.tenant or everything or (tenant and tenant in group_key):
+                    status[group_key] = md5
+        return http.json({"collectStatus": 200, "lisentersGroupkeyStatus": status})
+
+    def catalog(self, call: Call) -> Response:
+        config = self.service.get(key_from(call.params))
+        return http.rest_result(shapes.catalog(config) if config else None)
+
+    async def history(self, call: Call) -> Response:
+        p = call.params
+        if p.get("search") == "accurate":
+            key = key_from(p)
+            page_no, page_size = p.integer("pageNo", 1), p.integer("pageSize", 100)
+            if page_no <= 0 or page_size <= 0:
+                raise BadRequest("pageNo and pageSize must be greater than zero")
+            total, rows = await self.service.history_page(key, page_no, min(page_size, 500))
+            items = [shapes.history_item(r) for r in rows]
+            return http.json(shapes.page(total, page_no, min(page_size, 500), items))
+        nid = p.integer("nid")
+        key = key_from(p)
+        row = await self.service.history_row(nid)
+        if row is None:
+            return http.text("", media_type=http.JSON_UTF8)
+        return http.json(shapes.history_item(history_matches(row, key), detail=True))
+
+    async def history_previous(self, call: Call) -> Response:
+        config_id = call.params.integer("id")
+        key = key_from(call.params)
+        row = await self.service.history_previous(config_id)
+        if row is None:
+            return http.text("", media_type=http.JSON_UTF8)
+        return http.json(shapes.history_item(history_matches(row, key), detail=True))
+
+    def history_configs(self, call: Call) -> Response:
+        call.params.required("tenant")
+        tenant = call.params.namespace()
+        validation.check_namespace(tenant)
+        found = self.service.search(Search(tenant=normalise(tenant)))
+        return http.json([shapes.namespace_config(c) for c in found])
+
+
+def parse_listening(raw: str) -> dict[ConfigKey, str]:
+    """`dataId^2group^2md5[^2tenant]^1...` -> {key: client md5}; anything malformed is a 400."""
+    invalid = BadRequest("invalid probeModify")
+    text = unquote_plus(raw)
+    lines = text.split(LINE)[:-1]  # a trailing fragment without its terminator is ignored
+    if not text.strip() or not lines or len(lines) > MAX_LISTEN_KEYS:
+        raise invalid
+    md5s: dict[ConfigKey, str] = {}
+    for line in lines:
+        fields = line.split(WORD)
+        if len(fields) not in (3, 4):
+            raise invalid
+        tenant = fields[3] if len(fields) == 4 else ""
+        validation.check_key(tenant, fields[1], fields[0])
+        md5s[ConfigKey(normalise(tenant), fields[1], fields[0])] = fields[2]
+    return md5s
+
+
+def hold_seconds(header: str) -> float:
+    """Nacos answers 500 ms before the client's timeout, never sooner than 10 s; pynacos caps at 120 s."""
+    try:
+        requested = int(header.strip())
+    except ValueError:
+        raise BadRequest("Long-Pulling-Timeout must be a whole number of milliseconds") from None
+    return min(max(10000, requested - 500), 120000) / 1000
+
+
+def java_url_encode(text: str) -> str:
+    """`java.net.URLEncoder`: like quote_plus, but `*` is kept and `~` is escaped."""
+    return quote_plus(text, safe="*").replace("~", "%7E")
+
+
+def changed_keys_text(keys: list[ConfigKey]) -> str:
+    return "".join(
+        WORD.join([k.data_id, k.group] + ([k.tenant] if k.tenant else [])) + LINE for k in keys
+    )
+
+
+def changed_response(keys: list[ConfigKey]) -> Response:
+    return http.text(java_url_encode(changed_keys_text(keys)) + "\n", headers=http.NO_CACHE, media_type=http.JSON_UTF8)
+
+
+def short_poll_response(keys: list[ConfigKey], client_version: str) -> Response:
+    """No `Long-Pulling-Timeout`: answer at once; old clients read the result from headers."""
+    new_format = java_url_encode(changed_keys_text(keys))
+    headers: dict[str, str] = {}
+    digits = "".join(c for c in client_version if c.isdigit())
+    if keys and int(digits or "200") < 204:
+        headers["Probe-Modify-Response"] = "".join(f"{k.data_id}:{k.group};" for k in keys)
+        headers["Probe-Modify-Response-New"] = new_format
+    return http.text(new_format + ("\n" if keys else ""), headers=headers, media_type=http.JSON_UTF8)
+
+
+def require_found(config: Config | None) -> Config:
+    if config is None:
+        raise NotFound("config data not exist")
+    return config

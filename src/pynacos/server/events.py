@@ -1,0 +1,45 @@
+"""In-process event bus: a service announces a change, long polls / pushes / peers react.
+
+Handlers run synchronously inside `publish` and must not block (they resolve futures or queue work).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pynacos.server.config.models import ConfigKey
+
+log = logging.getLogger("pynacos.events")
+E = TypeVar("E")
+
+
+@dataclass(frozen=True)
+class ConfigChanged:
+    """A config's md5 changed (published with new content, or removed)."""
+
+    key: ConfigKey
+
+
+@dataclass(frozen=True)
+class AuthChanged:
+    """A user, role or permission changed: caches and tokens must be re-checked."""
+
+    username: str | None = None
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._handlers: dict[type, list[Callable[[Any], None]]] = {}
+
+    def subscribe(self, kind: type[E], handler: Callable[[E], None]) -> None:
+        self._handlers.setdefault(kind, []).append(handler)
+
+    def publish(self, event: object) -> None:
+        for handler in self._handlers.get(type(event), ()):
+            try:
+                handler(event)
+            except Exception:
+                log.exception("event handler failed for %s", type(event).__name__)

@@ -1,0 +1,193 @@
+"""What a route handler sees of a request, and the response shapes Nacos clients expect.
+
+Parameters come from the query string and, for any method, an urlencoded body (Spring's
+FormContentFilter does the same for PUT/DELETE). One name has one value: a name repeated with
+different values is refused rather than silently picking one, because the auth check and the handler
+must never read two different values.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.datastructures import Headers
+from starlette.requests import Request
+from starlette.responses import Response
+
+from pynacos.server.errors import BadRequest, MissingParameter
+
+if TYPE_CHECKING:
+    from pynacos.server.auth.principal import Principal
+
+MAX_PARAMS = 1000
+NAMESPACE_ALIASES = ("namespaceId", "tenant", "namespace")
+JSON_UTF8 = "application/json;charset=UTF-8"
+TEXT_UTF8 = "text/plain;charset=UTF-8"
+NO_CACHE = {
+    "Pragma": "no-cache",
+    "Expires": "Thu, 01 Jan 1970 00:00:00 GMT",
+    "Cache-Control": "no-cache,no-store",
+}
+_TRUE_WORDS = {"true", "on", "yes", "1", "t", "y"}
+_FALSE_WORDS = {"false", "off", "no", "0", "f", "n"}
+
+
+class Params(Mapping[str, str]):
+    """Request parameters, one value per name (query first, then form body)."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
+        values: dict[str, str] = {}
+        for count, (name, value) in enumerate(pairs, start=1):
+            if count > MAX_PARAMS:
+                raise BadRequest(f"too many parameters, over {MAX_PARAMS}")
+            if values.setdefault(name, value) != value:
+                raise BadRequest(f"parameter '{name}' is given twice with different values")
+        self._values = values
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name]
+
+    def __iter__(self) -> Any:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def required(self, name: str) -> str:
+        """A parameter the route cannot do without; an empty value counts as given (as in Spring)."""
+        value = self._values.get(name)
+        if value is None:
+            raise MissingParameter(name)
+        return value
+
+    def text(self, name: str, default: str = "") -> str:
+        return self._values.get(name, default)
+
+    def optional(self, name: str) -> str | None:
+        """Blank counts as absent."""
+        value = self._values.get(name)
+        return value if value is not None and value.strip() else None
+
+    def integer(self, name: str, default: int | None = None) -> int:
+        raw = self._values.get(name, "")
+        if not raw.strip():
+            if default is None:
+                raise MissingParameter(name, "int")
+            return default
+        try:
+            return int(raw.strip())
+        except ValueError:
+            raise BadRequest(f"parameter '{name}' must be a whole number, not '{raw}'") from None
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        raw = self._values.get(name, "").strip().lower()
+        if not raw:
+            return default
+        if raw in _TRUE_WORDS:
+            return True
+        if raw in _FALSE_WORDS:
+            return False
+        raise BadRequest(f"parameter '{name}' must be true or false, not '{raw}'")
+
+    def namespace(self) -> str:
+        """The namespace a request names (`namespaceId`, `tenant` or `namespace`), not yet normalised.
+
+        The auth check and the handler both read it here, so they cannot disagree; two aliases
+        with different values are refused (Nacos authorised one and served the other).
+        """
+        given = {self._values[n].strip() for n in NAMESPACE_ALIASES if self._values.get(n, "").strip()}
+        if len(given) > 1:
+            raise BadRequest("namespaceId, tenant and namespace name different namespaces")
+        return given.pop() if given else ""
+
+    def insensitive(self, name: str) -> str | None:
+        """Nacos reads identity parameters (accessToken, username, ...) without regard to case."""
+        wanted = name.lower()
+        for key, value in self._values.items():
+            if key.lower() == wanted:
+                return value
+        return None
+
+
+def parse_pairs(raw: bytes) -> list[tuple[str, str]]:
+    """Decode `a=1&b=2` (`+` is a space, escapes are UTF-8); bad UTF-8 is a 400, not a guess."""
+    if not raw:
+        return []
+    try:
+        text = raw.decode("ascii")
+        return parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest("parameters are not valid UTF-8 percent-encoding") from None
+
+
+@dataclass
+class Call:
+    """One request, as every handler and the auth check see it."""
+
+    request: Request
+    method: str
+    path: str
+    params: Params
+    client_ip: str
+    principal: Principal | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def headers(self) -> Headers:
+        return self.request.headers
+
+    def header_flag(self, name: str) -> bool:
+        """Nacos's header switches count only the word `true`."""
+        return self.headers.get(name, "").strip().lower() == "true"
+
+
+def text(body: str, status: int = 200, media_type: str = TEXT_UTF8, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(body.encode("utf-8"), status, headers=dict(headers or {}), media_type=media_type)
+
+
+def json(data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status, headers=dict(headers or {}), media_type="application/json")
+
+
+def boolean(value: bool, media_type: str = JSON_UTF8) -> Response:
+    return text("true" if value else "false", media_type=media_type)
+
+
+def rest_result(data: Any, code: int = 200, message: str | None = None) -> Response:
+    """Nacos v1 console envelope `{"code":200,"message":null,"data":...}` (always HTTP 200)."""
+    return json({"code": code, "message": message, "data": data})
+
+
+def result(data: Any) -> Response:
+    """Nacos v2 envelope `{"code":0,"message":"success","data":...}`."""
+    return json({"code": 0, "message": "success", "data": data})
+
+
+def spring_error(status: int, message: str, path: str) -> Response:
+    """Spring Boot's error JSON, which Nacos's servlet filters produce (and unknown paths)."""
+    body = {
+        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000%z"),
+        "status": status,
+        "error": _REASONS.get(status, "Error"),
+        "message": message,
+        "path": path,
+    }
+    return json(body, status)
+
+
+_REASONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}

@@ -1,0 +1,61 @@
+"""Run the server in one event loop until SIGTERM / Ctrl-C, then shut down cleanly.
+
+uvicorn handles the signals: it stops accepting, lets requests in flight finish, then runs the
+lifespan shutdown (which closes the database). Every acknowledged write was committed before its
+answer, so a stop at any moment (even kill -9) loses nothing that a client was told is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import uvicorn
+
+from pynacos.server.app import create_app
+from pynacos.server.settings import Settings
+
+log = logging.getLogger("pynacos.server")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def announce(settings: Settings) -> None:
+    for note in settings.notes:
+        log.warning(note)
+    if not settings.auth_enabled and not settings.address:
+        log.warning(
+            "auth is off, so only 127.0.0.1 can connect; to serve other hosts turn auth on "
+            "(nacos.core.auth.enabled=true) or set server.address explicitly"
+        )
+    elif not settings.auth_enabled:
+        log.warning("auth is off and the server listens on %s: anyone who can reach it can read and "
+                    "write every config", settings.address)
+
+
+def run(settings: Settings) -> None:
+    configure_logging(settings.log_level)
+    announce(settings)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.listen_address,
+        port=settings.port,
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        log_level=settings.log_level,
+        timeout_keep_alive=60,
+        timeout_graceful_shutdown=5,
+        h11_max_incomplete_event_size=16 * 1024,
+    )
+    log.info("pynacos listening on http://%s:%d%s", settings.listen_address, settings.port, settings.context_path)
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:
+        raise SystemExit(3)

@@ -1,0 +1,419 @@
+"""The one settings table, and how it is loaded.
+
+Every option the server reads is a field of `Settings`; its metadata names the Java property key
+(as in Nacos's `application.properties`), the environment variable (Nacos's Docker name where one
+exists) and a help text. Sources are applied in order, later winning:
+defaults -> `<home>/conf/application.properties` -> environment -> command-line flags.
+
+This is the only module that reads `os.environ`. A malformed value stops start-up with one sentence
+that names the key, the value (never for secrets) and what was expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROPERTIES_FILE = Path("conf") / "application.properties"
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+class SettingsError(ValueError):
+    """A setting has a value the server cannot use; the message is shown to the operator as-is."""
+
+
+Parser = Callable[[str], Any]
+
+
+def parse_bool(raw: str) -> bool:
+    """Spring's relaxed booleans: true/yes/on/1 and false/no/off/0, any case."""
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError("true or false")
+
+
+def parse_int(raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ValueError("a whole number") from None
+
+
+def parse_str(raw: str) -> str:
+    return raw.strip()
+
+
+def parse_secret(raw: str) -> str:
+    """Secrets are kept exactly as written apart from surrounding blanks."""
+    return raw.strip()
+
+
+def parse_list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def choice(*allowed: str) -> Parser:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in allowed:
+            raise ValueError("one of " + ", ".join(allowed))
+        return value
+
+    return parse
+
+
+def parse_mode_env(raw: str) -> bool:
+    """Nacos's Docker `MODE` is `standalone` or `cluster`; it maps onto `nacos.standalone`."""
+    return choice("standalone", "cluster")(raw) == "standalone"
+
+
+def parse_context_path(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    if value and (not value.startswith("/") or "//" in value or any(c in value for c in "?#;% ")):
+        raise ValueError("a path such as /nacos (or / for none)")
+    return value
+
+
+def parse_platform(raw: str) -> str:
+    value = raw.strip().lower()
+    if value in ("", "sqlite", "embedded", "derby"):
+        return "sqlite"
+    return choice("mysql", "postgresql")(value)
+
+
+def option(
+    default: Any,
+    key: str,
+    help: str,
+    env: str | None = None,
+    parse: Parser = parse_str,
+    aliases: tuple[str, ...] = (),
+    secret: bool = False,
+    env_parse: Parser | None = None,
+) -> Any:
+    """One row of the settings table."""
+    meta = {
+        "key": key,
+        "env": env,
+        "help": help,
+        "parse": parse,
+        "aliases": aliases,
+        "secret": secret,
+        "env_parse": env_parse or parse,
+    }
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server can be told; built once at start-up (tests build it directly)."""
+
+    home: str = option(".", "nacos.home", "Server home: conf/ and data/ live here.", env="NACOS_HOME")
+    port: int = option(8848, "server.port", "HTTP port.", env="NACOS_SERVER_PORT", parse=parse_int)
+    address: str = option(
+        "",
+        "server.address",
+        "Address to listen on. Empty: 127.0.0.1 while auth is off, every interface when it is on.",
+        env="NACOS_SERVER_IP",
+    )
+    context_path: str = option(
+        "/nacos",
+        "server.servlet.contextPath",
+        "Context path in front of every route.",
+        env="NACOS_CONTEXT_PATH",
+        parse=parse_context_path,
+    )
+    standalone: bool = option(
+        True,
+        "nacos.standalone",
+        "Run as a single node (cluster mode is not built yet).",
+        env="MODE",
+        parse=parse_bool,
+        env_parse=parse_mode_env,
+    )
+    storage: str = option(
+        "sqlite",
+        "spring.sql.init.platform",
+        "Database: sqlite (embedded, under the data directory), mysql or postgresql.",
+        env="SPRING_DATASOURCE_PLATFORM",
+        parse=parse_platform,
+        aliases=("spring.datasource.platform",),
+    )
+    db_url: str = option(
+        "",
+        "db.url.0",
+        "External database URL (JDBC form as in Nacos, or an SQLAlchemy URL).",
+        env="PYNACOS_DB_URL",
+        aliases=("db.url",),
+    )
+    db_user: str = option("", "db.user.0", "External database user.", env="PYNACOS_DB_USER", aliases=("db.user",))
+    db_password: str = option(
+        "",
+        "db.password.0",
+        "External database password.",
+        env="PYNACOS_DB_PASSWORD",
+        parse=parse_secret,
+        aliases=("db.password",),
+        secret=True,
+    )
+    data_dir: str = option("", "pynacos.data.dir", "Data directory; empty means <home>/data.", env="PYNACOS_DATA_DIR")
+    sqlite_synchronous: str = option(
+        "full",
+        "pynacos.storage.synchronous",
+        "SQLite fsync policy: full (every acknowledged write survives power loss) or normal.",
+        env="PYNACOS_STORAGE_SYNCHRONOUS",
+        parse=choice("full", "normal"),
+    )
+    max_content: int = option(
+        10485760, "maxContent", "Largest config content, in UTF-8 bytes.", env="PYNACOS_MAX_CONTENT", parse=parse_int
+    )
+    retention_days: int = option(
+        30,
+        "nacos.config.retention.days",
+        "Days of config history to keep (0 or less keeps everything).",
+        env="PYNACOS_CONFIG_RETENTION_DAYS",
+        parse=parse_int,
+    )
+    default_tenant_quota: int = option(
+        200, "defaultTenantQuota", "Quota shown for each namespace.", env="PYNACOS_TENANT_QUOTA", parse=parse_int
+    )
+    trusted_proxies: tuple[str, ...] = option(
+        (),
+        "pynacos.trusted.proxies",
+        "Peers whose X-Forwarded-For / X-Real-IP headers are believed (comma list of IPs).",
+        env="PYNACOS_TRUSTED_PROXIES",
+        parse=parse_list,
+    )
+    longpoll_max_total: int = option(
+        10000,
+        "pynacos.longpoll.max.total",
+        "Most held config long polls on this node; more answer 503.",
+        env="PYNACOS_LONGPOLL_MAX_TOTAL",
+        parse=parse_int,
+    )
+    longpoll_max_per_ip: int = option(
+        100,
+        "pynacos.longpoll.max.per.ip",
+        "Most held config long polls from one client IP; more answer 503.",
+        env="PYNACOS_LONGPOLL_MAX_PER_IP",
+        parse=parse_int,
+    )
+    access_log: bool = option(
+        False,
+        "pynacos.access.log",
+        "Log one line per request (credentials redacted).",
+        env="PYNACOS_ACCESS_LOG",
+        parse=parse_bool,
+    )
+    log_level: str = option(
+        "info",
+        "pynacos.log.level",
+        "Log level of the server.",
+        env="PYNACOS_LOG_LEVEL",
+        parse=choice("debug", "info", "warning", "error"),
+    )
+    auth_enabled: bool = option(
+        False,
+        "nacos.core.auth.enabled",
+        "Check identity and permissions on every secured route.",
+        env="NACOS_AUTH_ENABLE",
+        parse=parse_bool,
+    )
+    auth_system_type: str = option(
+        "nacos",
+        "nacos.core.auth.system.type",
+        "Auth plugin, by name.",
+        env="NACOS_AUTH_SYSTEM_TYPE",
+        parse=lambda raw: raw.strip().lower(),
+    )
+    token_secret_key: str = option(
+        "",
+        "nacos.core.auth.plugin.nacos.token.secret.key",
+        "Base64 HMAC key for tokens, 32 bytes or more once decoded (make one with `pynacos secret`).",
+        env="NACOS_AUTH_TOKEN",
+        parse=parse_secret,
+        aliases=("nacos.core.auth.default.token.secret.key",),
+        secret=True,
+    )
+    token_previous_secret_key: str = option(
+        "",
+        "pynacos.auth.token.previous.secret.key",
+        "The key before the last rotation: its tokens stay valid until they expire.",
+        env="PYNACOS_AUTH_TOKEN_PREVIOUS",
+        parse=parse_secret,
+        secret=True,
+    )
+    token_expire_seconds: int = option(
+        18000,
+        "nacos.core.auth.plugin.nacos.token.expire.seconds",
+        "Token lifetime in seconds.",
+        env="NACOS_AUTH_TOKEN_EXPIRE_SECONDS",
+        parse=parse_int,
+        aliases=("nacos.core.auth.default.token.expire.seconds",),
+    )
+    token_cache_enable: bool = option(
+        False,
+        "nacos.core.auth.plugin.nacos.token.cache.enable",
+        "Reuse a user's token for the first 90% of its life.",
+        env="PYNACOS_AUTH_TOKEN_CACHE_ENABLE",
+        parse=parse_bool,
+    )
+    auth_caching_enabled: bool = option(
+        True,
+        "nacos.core.auth.caching.enabled",
+        "Keep users, roles and permissions in memory.",
+        env="NACOS_AUTH_CACHE_ENABLE",
+        parse=parse_bool,
+    )
+    user_agent_auth_white: bool = option(
+        False,
+        "nacos.core.auth.enable.userAgentAuthWhite",
+        "Let `User-Agent: Nacos-Server` skip auth (a known bypass; off unless you must).",
+        env="NACOS_AUTH_USER_AGENT_AUTH_WHITE_ENABLE",
+        parse=parse_bool,
+    )
+    identity_key: str = option(
+        "",
+        "nacos.core.auth.server.identity.key",
+        "Header name that servers use to recognise each other.",
+        env="NACOS_AUTH_IDENTITY_KEY",
+    )
+    identity_value: str = option(
+        "",
+        "nacos.core.auth.server.identity.value",
+        "Value of that header (a secret shared by the cluster).",
+        env="NACOS_AUTH_IDENTITY_VALUE",
+        parse=parse_secret,
+        secret=True,
+    )
+    notes: tuple[str, ...] = field(default=(), compare=False, metadata={"internal": True})
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir) if self.data_dir else Path(self.home) / "data"
+
+    @property
+    def listen_address(self) -> str:
+        """Protected mode: with auth off and no explicit address, only loopback is reachable."""
+        if self.address:
+            return self.address
+        return "0.0.0.0" if self.auth_enabled else "127.0.0.1"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def table() -> list[dataclasses.Field[Any]]:
+    """The rows of the settings table, in declaration order."""
+    return [f for f in dataclasses.fields(Settings) if not f.metadata.get("internal")]
+
+
+def read_properties(path: Path) -> dict[str, str]:
+    """Java `.properties` syntax (escapes, continuations, `:`/`=` separators) via jproperties."""
+    from jproperties import Properties
+
+    props = Properties()
+    try:
+        with path.open("rb") as stream:
+            props.load(stream, "utf-8")
+    except OSError as exc:
+        raise SettingsError(f"Cannot read {path}: {exc.strerror}.") from None
+    return {key: str(value.data) for key, value in props.items()}
+
+
+def load(
+    home: str | Path,
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the settings: defaults, then the properties file, then the environment, then flags."""
+    env = os.environ if environ is None else environ
+    props_path = Path(home) / PROPERTIES_FILE
+    props = read_properties(props_path) if props_path.exists() else {}
+    values: dict[str, Any] = {"home": str(home)}
+    notes: list[str] = []
+    for row in table():
+        if row.name == "home":
+            continue
+        _apply_properties(row, props, props_path, values, notes)
+        _apply_env(row, env, values)
+    for name, value in (flags or {}).items():
+        if value is not None:
+            values[name] = value
+    return Settings(**values, notes=tuple(notes))
+
+
+def _apply_properties(
+    row: dataclasses.Field[Any], props: Mapping[str, str], source: Path, values: dict[str, Any], notes: list[str]
+) -> None:
+    meta = row.metadata
+    for alias in meta["aliases"]:
+        if alias in props:
+            if alias.startswith("nacos.core.auth.default."):
+                notes.append(f"{alias} is deprecated; use {meta['key']} (read for now).")
+            values[row.name] = _parse(row, meta["parse"], props[alias], f"{alias} in {source}", alias)
+    if meta["key"] in props:
+        values[row.name] = _parse(row, meta["parse"], props[meta["key"]], f"{meta['key']} in {source}", meta["key"])
+
+
+def _apply_env(row: dataclasses.Field[Any], env: Mapping[str, str], values: dict[str, Any]) -> None:
+    name = row.metadata["env"]
+    if name and name in env:
+        values[row.name] = _parse(row, row.metadata["env_parse"], env[name], f"environment variable {name}", name)
+
+
+def _parse(row: dataclasses.Field[Any], parse: Parser, raw: str, where: str, key: str) -> Any:
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        shown = "(hidden)" if row.metadata["secret"] else repr(raw)
+        raise SettingsError(f"Setting {key} has the value {shown} ({where}); expected {exc}.") from None
+
+
+def reference_markdown() -> str:
+    """docs/settings.md, generated from the table (a test keeps the file current)."""
+    lines = [
+        "# Settings reference",
+        "",
+        "Generated from `src/pynacos/server/settings.py` by `pynacos settings-doc`; do not edit by hand.",
+        "Sources, later winning: defaults, `<home>/conf/application.properties`, environment, command-line flags.",
+        "",
+        "| property key | environment | default | meaning |",
+        "| --- | --- | --- | --- |",
+    ]
+    for row in table():
+        meta = row.metadata
+        shown = _show_default(row.default)
+        keys = "`" + meta["key"] + "`" + "".join(f" (alias `{a}`)" for a in meta["aliases"])
+        env = f"`{meta['env']}`" if meta["env"] else ""
+        lines.append(f"| {keys} | {env} | `{shown}` | {meta['help']} |")
+    return "\n".join(lines) + "\n"
+
+
+def _show_default(default: Any) -> str:
+    if isinstance(default, tuple):
+        return ",".join(default)
+    if isinstance(default, bool):
+        return str(default).lower()
+    return str(default)
+
+
+def check_startup(settings: Settings) -> None:
+    """Refuse combinations the server cannot honour, with the fix in the message."""
+    if not settings.standalone:
+        raise SettingsError(
+            "Cluster mode is not available in this version of pynacos; start with --mode standalone "
+            "(or nacos.standalone=true)."
+        )
+    if not 0 < settings.port < 65536:
+        raise SettingsError(f"Setting server.port has the value {settings.port}; expected a port from 1 to 65535.")
+    if settings.max_content <= 0:
+        raise SettingsError(f"Setting maxContent has the value {settings.max_content}; expected a positive size.")
