@@ -16,8 +16,13 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--home", type=click.Path(file_okay=False), default=".", show_default=True,
-              help="nacos.home: conf/application.properties is read from here, data/ lives here.")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False),
+    default=".",
+    show_default=True,
+    help="nacos.home: conf/application.properties is read from here, data/ lives here.",
+)
 @click.option("--port", type=int, default=None, help="server.port (default 8848).")
 @click.option("--mode", type=click.Choice(["standalone", "cluster"]), default=None, help="nacos.standalone.")
 @click.option("--address", default=None, help="server.address to listen on.")

@@ -75,8 +75,14 @@ class NacosApp:
             *NamespaceRoutes(self.namespaces, self.configs.count, s.default_tenant_quota).routes(),
         ]
         return Router(
-            s.context_path, routes, self.guard, self.metrics, self.is_ready, s.trusted_proxies,
-            max_body=s.max_content * 3 + 1024 * 1024, access_log_enabled=s.access_log,
+            s.context_path,
+            routes,
+            self.guard,
+            self.metrics,
+            self.is_ready,
+            s.trusted_proxies,
+            max_body=s.max_content * 3 + 1024 * 1024,
+            access_log_enabled=s.access_log,
         )
 
     async def _load(self) -> None:

@@ -146,7 +146,9 @@ class Call:
         return self.headers.get(name, "").strip().lower() == "true"
 
 
-def text(body: str, status: int = 200, media_type: str = TEXT_UTF8, headers: Mapping[str, str] | None = None) -> Response:
+def text(
+    body: str, status: int = 200, media_type: str = TEXT_UTF8, headers: Mapping[str, str] | None = None
+) -> Response:
     return Response(body.encode("utf-8"), status, headers=dict(headers or {}), media_type=media_type)
 
 

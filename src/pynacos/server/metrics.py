@@ -27,9 +27,7 @@ class Metrics:
             buckets=_BUCKETS,
             registry=self.registry,
         )
-        self.errors = Counter(
-            "pynacos_errors", "Errors by kind (storage, internal).", ["kind"], registry=self.registry
-        )
+        self.errors = Counter("pynacos_errors", "Errors by kind (storage, internal).", ["kind"], registry=self.registry)
         self.config_publishes = Counter(
             "pynacos_config_publishes", "Acknowledged config writes (publish and delete).", registry=self.registry
         )

@@ -42,9 +42,7 @@ Style = Literal["v1", "v2"]
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 _PATH_OK = re.compile(rb"^[A-Za-z0-9\-._~/]*$")
 _FORM = "application/x-www-form-urlencoded"
-_SECRET_PARAMS = re.compile(
-    r"((?:accessToken|password|newPassword|oldPassword|token|secretKey)=)[^&]*", re.IGNORECASE
-)
+_SECRET_PARAMS = re.compile(r"((?:accessToken|password|newPassword|oldPassword|token|secretKey)=)[^&]*", re.IGNORECASE)
 COMMON_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"content-security-policy", b"script-src 'self'"),
@@ -133,7 +131,7 @@ class Router:
             return http.text(exc.v1_body(), 400), "invalid"
         method = request.scope["method"]
         by_method = self.table.get(path) if path is not None else None
-        if by_method is None:
+        if path is None or by_method is None:
             return http.spring_error(404, "No message available", request.scope["path"]), "unknown"
         if method not in KNOWN_METHODS:
             return http.text("", 405), path
@@ -210,7 +208,9 @@ class Router:
         query = _SECRET_PARAMS.sub(r"\1***", request.scope["query_string"].decode("latin-1"))
         target = request.scope["path"] + ("?" + query if query else "")
         elapsed_ms = (time.perf_counter() - started) * 1000
-        access_log.info("%s %s %s %d %.1fms", self._client_ip(request), request.scope["method"], target, status, elapsed_ms)
+        access_log.info(
+            "%s %s %s %d %.1fms", self._client_ip(request), request.scope["method"], target, status, elapsed_ms
+        )
 
 
 def _allow(by_method: dict[str, Route]) -> str:

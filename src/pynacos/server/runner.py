@@ -8,6 +8,7 @@ answer, so a stop at any moment (even kill -9) loses nothing that a client was t
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 import uvicorn
@@ -35,8 +36,10 @@ def announce(settings: Settings) -> None:
             "(nacos.core.auth.enabled=true) or set server.address explicitly"
         )
     elif not settings.auth_enabled:
-        log.warning("auth is off and the server listens on %s: anyone who can reach it can read and "
-                    "write every config", settings.address)
+        log.warning(
+            "auth is off and the server listens on %s: anyone who can reach it can read and write every config",
+            settings.address,
+        )
 
 
 def run(settings: Settings) -> None:
@@ -56,6 +59,13 @@ def run(settings: Settings) -> None:
     )
     log.info("pynacos listening on http://%s:%d%s", settings.listen_address, settings.port, settings.context_path)
     server = uvicorn.Server(config)
+    _exit_quietly_after_shutdown()
     server.run()
     if not server.started:
         raise SystemExit(3)
+
+
+def _exit_quietly_after_shutdown() -> None:
+    """uvicorn re-raises SIGTERM/SIGINT once it has shut down; a clean stop should exit 0 instead."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda _sig, _frame: None)

@@ -24,6 +24,8 @@ class Guard:
     def state(self) -> dict[str, str]:
         flag = "true" if self.enabled else "false"
         return {
-            "auth_enabled": flag, "login_page_enabled": flag, "auth_system_type": "nacos",
+            "auth_enabled": flag,
+            "login_page_enabled": flag,
+            "auth_system_type": "nacos",
             "auth_admin_request": flag,
         }

@@ -57,11 +57,19 @@ def publish_request(call: Call, key: ConfigKey, content: str, v2: bool = False) 
     if src_user is None:
         src_user = call.principal.username if call.principal else p.optional("username")
     return Publish(
-        key=key, content=content, type=p.get("type"), app_name=p.get("appName"), desc=p.get("desc"),
-        use=p.get("use"), effect=p.get("effect"), schema=p.get("schema"),
+        key=key,
+        content=content,
+        type=p.get("type"),
+        app_name=p.get("appName"),
+        desc=p.get("desc"),
+        use=p.get("use"),
+        effect=p.get("effect"),
+        schema=p.get("schema"),
         tags=validation.parse_tags(p.get("configTags" if v2 else "config_tags")),
-        encrypted_data_key=p.optional("encryptedDataKey"), cas_md5=call.headers.get("casMd5"),
-        src_user=src_user, src_ip=call.client_ip,
+        encrypted_data_key=p.optional("encryptedDataKey"),
+        cas_md5=call.headers.get("casMd5"),
+        src_user=src_user,
+        src_ip=call.client_ip,
     )
 
 
@@ -132,9 +140,13 @@ class ConfigRoutes:
         blur = p.get("search") == "blur"
         found = self.service.search(
             Search(
-                tenant=normalise(p.namespace()), data_id=data_id, group=group, app_name=p.text("appName"),
+                tenant=normalise(p.namespace()),
+                data_id=data_id,
+                group=group,
+                app_name=p.text("appName"),
                 tags=validation.parse_tags(p.get("config_tags")) or (),
-                types=(validation.parse_tags(p.get("types")) or ()) if blur else (), blur=blur,
+                types=(validation.parse_tags(p.get("types")) or ()) if blur else (),
+                blur=blur,
             )
         )
         items = [shapes.config_item(c) for c in found[(page_no - 1) * page_size : page_no * page_size]]
@@ -180,14 +192,14 @@ class ConfigRoutes:
             key = await waiter.wait(hold_seconds(timeout_header))
         return changed_response([key]) if key is not None else http.text("", media_type=http.JSON_UTF8)
 
-    def listeners_of_config(self, call: Call) -> Response:
+    async def listeners_of_config(self, call: Call) -> Response:
         p = call.params
         group = p.required("group").strip() or "DEFAULT_GROUP"
         key = ConfigKey(normalise(p.namespace()), group, p.required("dataId"))
         status = {w.client_ip: w.md5s[key] for w in self.hub.listeners_of(key)}
         return http.json({"collectStatus": 200, "lisentersGroupkeyStatus": status})
 
-    def configs_of_listener(self, call: Call) -> Response:
+    async def configs_of_listener(self, call: Call) -> Response:
         p = call.params
         ip, tenant, everything = p.required("ip"), p.text("tenant"), p.flag("all")
         status: dict[str, str] = {}
@@ -200,7 +212,7 @@ class ConfigRoutes:
                     status[group_key] = md5
         return http.json({"collectStatus": 200, "lisentersGroupkeyStatus": status})
 
-    def catalog(self, call: Call) -> Response:
+    async def catalog(self, call: Call) -> Response:
         config = self.service.get(key_from(call.params))
         return http.rest_result(shapes.catalog(config) if config else None)
 
@@ -229,7 +241,7 @@ class ConfigRoutes:
             return http.text("", media_type=http.JSON_UTF8)
         return http.json(shapes.history_item(history_matches(row, key), detail=True))
 
-    def history_configs(self, call: Call) -> Response:
+    async def history_configs(self, call: Call) -> Response:
         call.params.required("tenant")
         tenant = call.params.namespace()
         validation.check_namespace(tenant)
@@ -270,9 +282,7 @@ def java_url_encode(text: str) -> str:
 
 
 def changed_keys_text(keys: list[ConfigKey]) -> str:
-    return "".join(
-        WORD.join([k.data_id, k.group] + ([k.tenant] if k.tenant else [])) + LINE for k in keys
-    )
+    return "".join(WORD.join([k.data_id, k.group] + ([k.tenant] if k.tenant else [])) + LINE for k in keys)
 
 
 def changed_response(keys: list[ConfigKey]) -> Response:

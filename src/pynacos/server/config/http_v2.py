@@ -100,8 +100,22 @@ class ConfigRoutesV2:
     async def _diff(self, row: HistoryRow) -> dict[str, Any]:
         """What the change recorded by `row` turned the config from and into."""
         item = shapes.history_item(row, detail=True)
-        base = {k: item[k] for k in ("dataId", "group", "tenant", "opType", "publishType", "grayName",
-                                     "appName", "srcIp", "srcUser", "createdTime", "lastModifiedTime")}
+        base = {
+            k: item[k]
+            for k in (
+                "dataId",
+                "group",
+                "tenant",
+                "opType",
+                "publishType",
+                "grayName",
+                "appName",
+                "srcIp",
+                "srcUser",
+                "createdTime",
+                "lastModifiedTime",
+            )
+        }
         base.update(id=row.nid, lastId=-1)
         original: dict[str, Any] = {"Md5": row.md5, "Content": row.content, "EncryptedDataKey": row.encrypted_data_key}
         updated: dict[str, Any] = {"Md5": None, "Content": None, "EncryptedDataKey": None}
@@ -113,8 +127,11 @@ class ConfigRoutesV2:
             if after is not None:
                 updated = {"Md5": after.md5, "Content": after.content, "EncryptedDataKey": after.encrypted_data_key}
             elif current is not None:
-                updated = {"Md5": current.md5, "Content": current.content,
-                           "EncryptedDataKey": current.encrypted_data_key}
+                updated = {
+                    "Md5": current.md5,
+                    "Content": current.content,
+                    "EncryptedDataKey": current.encrypted_data_key,
+                }
         for prefix, values in (("original", original), ("updated", updated)):
             base.update({prefix + name: value for name, value in values.items()})
         base.update(originalExtInfo=row.ext_info, updateExtInfo=None)

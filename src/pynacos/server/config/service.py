@@ -121,9 +121,13 @@ class ConfigService:
         match_group = _matcher(query.group, query.blur)
         match_app = _matcher(query.app_name, False)
         found = [
-            c for c in self._configs.values()
-            if c.key.tenant == query.tenant and match_data(c.key.data_id) and match_group(c.key.group)
-            and match_app(c.app_name) and (not query.tags or set(query.tags) & set(c.tags))
+            c
+            for c in self._configs.values()
+            if c.key.tenant == query.tenant
+            and match_data(c.key.data_id)
+            and match_group(c.key.group)
+            and match_app(c.app_name)
+            and (not query.tags or set(query.tags) & set(c.tags))
             and (not query.types or c.type in query.types)
         ]
         return sorted(found, key=lambda c: c.id)

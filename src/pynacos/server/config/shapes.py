@@ -25,29 +25,53 @@ def http_date(moment: datetime) -> str:
 def config_all(config: Config) -> dict[str, Any]:
     """`show=all` (ConfigAllInfo)."""
     return {
-        "id": str(config.id), "dataId": config.key.data_id, "group": config.key.group,
-        "content": config.content, "md5": config.md5, "encryptedDataKey": config.encrypted_data_key,
-        "tenant": config.key.tenant, "appName": config.app_name, "type": config.type,
-        "createTime": epoch_ms(config.created), "modifyTime": epoch_ms(config.modified),
-        "createUser": config.src_user, "createIp": config.src_ip, "desc": config.desc, "use": config.use,
-        "effect": config.effect, "schema": config.schema, "configTags": ",".join(config.tags) or None,
+        "id": str(config.id),
+        "dataId": config.key.data_id,
+        "group": config.key.group,
+        "content": config.content,
+        "md5": config.md5,
+        "encryptedDataKey": config.encrypted_data_key,
+        "tenant": config.key.tenant,
+        "appName": config.app_name,
+        "type": config.type,
+        "createTime": epoch_ms(config.created),
+        "modifyTime": epoch_ms(config.modified),
+        "createUser": config.src_user,
+        "createIp": config.src_ip,
+        "desc": config.desc,
+        "use": config.use,
+        "effect": config.effect,
+        "schema": config.schema,
+        "configTags": ",".join(config.tags) or None,
     }
 
 
 def config_item(config: Config) -> dict[str, Any]:
     """A search result row (ConfigInfo)."""
     return {
-        "id": str(config.id), "dataId": config.key.data_id, "group": config.key.group,
-        "content": config.content, "md5": None, "encryptedDataKey": config.encrypted_data_key,
-        "tenant": config.key.tenant, "appName": config.app_name, "type": config.type,
+        "id": str(config.id),
+        "dataId": config.key.data_id,
+        "group": config.key.group,
+        "content": config.content,
+        "md5": None,
+        "encryptedDataKey": config.encrypted_data_key,
+        "tenant": config.key.tenant,
+        "appName": config.app_name,
+        "type": config.type,
     }
 
 
 def catalog(config: Config) -> dict[str, Any]:
     return {
-        "createTime": epoch_ms(config.created), "modifyTime": epoch_ms(config.modified),
-        "createUser": config.src_user, "createIp": config.src_ip, "desc": config.desc, "use": config.use,
-        "effect": config.effect, "type": config.type, "schema": config.schema,
+        "createTime": epoch_ms(config.created),
+        "modifyTime": epoch_ms(config.modified),
+        "createUser": config.src_user,
+        "createIp": config.src_ip,
+        "desc": config.desc,
+        "use": config.use,
+        "effect": config.effect,
+        "type": config.type,
+        "schema": config.schema,
         "configTags": ",".join(config.tags) or None,
     }
 
@@ -55,11 +79,22 @@ def catalog(config: Config) -> dict[str, Any]:
 def history_item(row: HistoryRow, detail: bool = False) -> dict[str, Any]:
     """A history row; the list leaves content and md5 out, the detail fills them in."""
     return {
-        "id": str(row.nid), "lastId": -1, "dataId": row.key.data_id, "group": row.key.group,
-        "tenant": row.key.tenant, "appName": row.app_name, "md5": row.md5 if detail else None,
-        "content": row.content if detail else None, "srcIp": row.src_ip, "srcUser": row.src_user,
-        "opType": row.op_type, "publishType": row.publish_type, "grayName": row.gray_name,
-        "extInfo": row.ext_info, "createdTime": iso(row.created), "lastModifiedTime": iso(row.modified),
+        "id": str(row.nid),
+        "lastId": -1,
+        "dataId": row.key.data_id,
+        "group": row.key.group,
+        "tenant": row.key.tenant,
+        "appName": row.app_name,
+        "md5": row.md5 if detail else None,
+        "content": row.content if detail else None,
+        "srcIp": row.src_ip,
+        "srcUser": row.src_user,
+        "opType": row.op_type,
+        "publishType": row.publish_type,
+        "grayName": row.gray_name,
+        "extInfo": row.ext_info,
+        "createdTime": iso(row.created),
+        "lastModifiedTime": iso(row.modified),
         "encryptedDataKey": row.encrypted_data_key if detail else None,
     }
 
@@ -67,14 +102,23 @@ def history_item(row: HistoryRow, detail: bool = False) -> dict[str, Any]:
 def namespace_config(config: Config) -> dict[str, Any]:
     """`/history/configs` rows."""
     return {
-        "id": "0", "dataId": config.key.data_id, "group": config.key.group, "content": None, "md5": None,
-        "encryptedDataKey": None, "tenant": config.key.tenant, "appName": config.app_name,
-        "type": config.type, "lastModified": 0,
+        "id": "0",
+        "dataId": config.key.data_id,
+        "group": config.key.group,
+        "content": None,
+        "md5": None,
+        "encryptedDataKey": None,
+        "tenant": config.key.tenant,
+        "appName": config.app_name,
+        "type": config.type,
+        "lastModified": 0,
     }
 
 
 def page(total: int, page_no: int, page_size: int, items: list[Any]) -> dict[str, Any]:
     return {
-        "totalCount": total, "pageNumber": page_no, "pagesAvailable": -(-total // page_size),
+        "totalCount": total,
+        "pageNumber": page_no,
+        "pagesAvailable": -(-total // page_size),
         "pageItems": items,
     }

@@ -64,8 +64,11 @@ class ConfigTransfer:
         else:
             configs = self.service.search(
                 Search(
-                    tenant=normalise(params.namespace()), data_id=params.text("dataId"),
-                    group=params.text("group"), app_name=params.text("appName"), blur=True,
+                    tenant=normalise(params.namespace()),
+                    data_id=params.text("dataId"),
+                    group=params.text("group"),
+                    app_name=params.text("appName"),
+                    blur=True,
                 )
             )
         stamp = time.strftime("%Y%m%d%H%M%S")
@@ -138,8 +141,13 @@ async def _uploaded_file(call: Call) -> bytes | None:
 
 def _publish_of(item: ImportItem, src_user: str | None, ip: str) -> Publish:
     return Publish(
-        key=item.key, content=item.content, type=item.type, app_name=item.app_name, desc=item.desc,
-        src_user=src_user, src_ip=ip,
+        key=item.key,
+        content=item.content,
+        type=item.type,
+        app_name=item.app_name,
+        desc=item.desc,
+        src_user=src_user,
+        src_ip=ip,
     )
 
 
@@ -184,10 +192,15 @@ def _metadata_v1(configs: list[Config]) -> str:
 def _metadata_v2(configs: list[Config]) -> str:
     items = []
     for config in configs:
-        item = {"appName": config.app_name or None, "dataId": config.key.data_id, "desc": config.desc,
-                "group": config.key.group, "type": config.type}
+        item = {
+            "appName": config.app_name or None,
+            "dataId": config.key.data_id,
+            "desc": config.desc,
+            "group": config.key.group,
+            "type": config.type,
+        }
         items.append({k: v for k, v in item.items() if v is not None})
-    return yaml.safe_dump({"metadata": items}, sort_keys=True, allow_unicode=True)
+    return str(yaml.safe_dump({"metadata": items}, sort_keys=True, allow_unicode=True))
 
 
 def parse_zip(data: bytes, tenant: str) -> ImportPlan:
@@ -242,8 +255,9 @@ def _plan_v2(files: dict[str, str], tenant: str) -> ImportPlan:
             plan.unrecognized.append(f"未在元数据中找到: {name}")
             continue
         plan.items.append(
-            ImportItem(ConfigKey(tenant, group, data_id), content, entry.get("type"), entry.get("appName"),
-                       entry.get("desc"))
+            ImportItem(
+                ConfigKey(tenant, group, data_id), content, entry.get("type"), entry.get("appName"), entry.get("desc")
+            )
         )
     plan.unrecognized.extend(f"未在文件中找到: {g}/{d}" for g, d in listed)
     return plan

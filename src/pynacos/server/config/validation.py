@@ -81,7 +81,11 @@ def validate_content(content: str, max_content: int) -> None:
 
 
 def validate_extras(
-    tags: tuple[str, ...] | None, desc: str | None, use: str | None, effect: str | None, type_: str | None,
+    tags: tuple[str, ...] | None,
+    desc: str | None,
+    use: str | None,
+    effect: str | None,
+    type_: str | None,
     schema: str | None,
 ) -> None:
     if tags is not None:
@@ -89,8 +93,13 @@ def validate_extras(
             raise BadRequest(f"too much config_tags, over {MAX_TAGS}")
         if any(len(tag) > 64 for tag in tags):
             raise BadRequest("too long tag, over 64")
-    for label, value, limit in (("desc", desc, 128), ("use", use, 32), ("effect", effect, 32), ("type", type_, 32),
-                                ("schema", schema, 32768)):
+    for label, value, limit in (
+        ("desc", desc, 128),
+        ("use", use, 32),
+        ("effect", effect, 32),
+        ("type", type_, 32),
+        ("schema", schema, 32768),
+    ):
         if value is not None and len(value) > limit:
             raise BadRequest(f"too long {label}, over {limit}")
 

@@ -24,8 +24,13 @@ class MissingV2(MissingParameter):
 
 
 class NamespaceRoutes:
-    def __init__(self, service: NamespaceService, config_count: Callable[[str], int], quota: int,
-                 read_policy: Policy = AUTHENTICATED) -> None:
+    def __init__(
+        self,
+        service: NamespaceService,
+        config_count: Callable[[str], int],
+        quota: int,
+        read_policy: Policy = AUTHENTICATED,
+    ) -> None:
         self.service = service
         self.config_count = config_count
         self.quota = quota

@@ -102,8 +102,12 @@ class NamespaceService:
 
     def as_json(self, namespace: Namespace, quota: int, count: Callable[[str], int]) -> dict[str, object]:
         return {
-            "namespace": namespace.id, "namespaceShowName": namespace.name, "namespaceDesc": namespace.desc,
-            "quota": quota, "configCount": count(namespace.id), "type": namespace.type,
+            "namespace": namespace.id,
+            "namespaceShowName": namespace.name,
+            "namespaceDesc": namespace.desc,
+            "quota": quota,
+            "configCount": count(namespace.id),
+            "type": namespace.type,
         }
 
 

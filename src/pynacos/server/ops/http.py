@@ -21,7 +21,10 @@ NACOS_VERSION = "2.5.1"
 
 class OpsRoutes:
     def __init__(
-        self, settings: Settings, metrics: Metrics, is_ready: Callable[[], bool],
+        self,
+        settings: Settings,
+        metrics: Metrics,
+        is_ready: Callable[[], bool],
         auth_state: Callable[[], dict[str, str]],
     ) -> None:
         self.settings = settings

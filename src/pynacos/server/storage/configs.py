@@ -35,9 +35,7 @@ class ConfigStore:
 
     async def _tags_by_id(self, conn: AsyncConnection) -> dict[int, tuple[str, ...]]:
         result: dict[int, list[str]] = {}
-        query = select(config_tags_relation.c.id, config_tags_relation.c.tag_name).order_by(
-            config_tags_relation.c.nid
-        )
+        query = select(config_tags_relation.c.id, config_tags_relation.c.tag_name).order_by(config_tags_relation.c.nid)
         for config_id, tag in (await conn.execute(query)).all():
             result.setdefault(config_id, []).append(tag)
         return {k: tuple(v) for k, v in result.items()}
@@ -75,8 +73,12 @@ class ConfigStore:
         for tag in config.tags:
             await conn.execute(
                 insert(config_tags_relation).values(
-                    id=config_id, tag_name=tag, tag_type="", data_id=config.key.data_id,
-                    group_id=config.key.group, tenant_id=config.key.tenant,
+                    id=config_id,
+                    tag_name=tag,
+                    tag_type="",
+                    data_id=config.key.data_id,
+                    group_id=config.key.group,
+                    tenant_id=config.key.tenant,
                 )
             )
 
@@ -87,8 +89,11 @@ class ConfigStore:
         async with self.engine.connect() as conn:
             total = (await conn.execute(select(func.count()).select_from(his_config_info).where(where))).scalar_one()
             query = (
-                select(his_config_info).where(where).order_by(his_config_info.c.nid.desc())
-                .offset((page_no - 1) * page_size).limit(page_size)
+                select(his_config_info)
+                .where(where)
+                .order_by(his_config_info.c.nid.desc())
+                .offset((page_no - 1) * page_size)
+                .limit(page_size)
             )
             rows = (await conn.execute(query)).all()
         return int(total), [_history_from_row(r) for r in rows]
@@ -99,8 +104,10 @@ class ConfigStore:
     async def history_previous(self, config_id: int) -> HistoryRow | None:
         """The newest row that recorded a change of config `config_id` (I rows carry id 0)."""
         query = (
-            select(his_config_info).where(his_config_info.c.id == config_id)
-            .order_by(his_config_info.c.nid.desc()).limit(1)
+            select(his_config_info)
+            .where(his_config_info.c.id == config_id)
+            .order_by(his_config_info.c.nid.desc())
+            .limit(1)
         )
         return await self._one(query)
 
@@ -108,9 +115,13 @@ class ConfigStore:
         """The next row of the same config and publish type (what a `U` row was changed into)."""
         query = (
             select(his_config_info)
-            .where(_key_filter(row.key), his_config_info.c.nid > row.nid,
-                   his_config_info.c.publish_type == row.publish_type)
-            .order_by(his_config_info.c.nid).limit(1)
+            .where(
+                _key_filter(row.key),
+                his_config_info.c.nid > row.nid,
+                his_config_info.c.publish_type == row.publish_type,
+            )
+            .order_by(his_config_info.c.nid)
+            .limit(1)
         )
         return await self._one(query)
 
@@ -135,46 +146,95 @@ def _key_filter(key: ConfigKey) -> Any:
 
 def _config_values(config: Config) -> dict[str, Any]:
     return {
-        "data_id": config.key.data_id, "group_id": config.key.group, "tenant_id": config.key.tenant,
-        "content": config.content, "md5": config.md5, "gmt_create": config.created,
-        "gmt_modified": config.modified, "src_user": config.src_user, "src_ip": config.src_ip,
-        "app_name": config.app_name, "c_desc": config.desc, "c_use": config.use, "effect": config.effect,
-        "type": config.type, "c_schema": config.schema, "encrypted_data_key": config.encrypted_data_key,
+        "data_id": config.key.data_id,
+        "group_id": config.key.group,
+        "tenant_id": config.key.tenant,
+        "content": config.content,
+        "md5": config.md5,
+        "gmt_create": config.created,
+        "gmt_modified": config.modified,
+        "src_user": config.src_user,
+        "src_ip": config.src_ip,
+        "app_name": config.app_name,
+        "c_desc": config.desc,
+        "c_use": config.use,
+        "effect": config.effect,
+        "type": config.type,
+        "c_schema": config.schema,
+        "encrypted_data_key": config.encrypted_data_key,
     }
 
 
 def _ext_info(config: Config) -> str:
     info = {
-        "src_user": config.src_user, "type": config.type, "c_desc": config.desc, "c_use": config.use,
-        "effect": config.effect, "c_schema": config.schema, "config_tags": ",".join(config.tags) or None,
+        "src_user": config.src_user,
+        "type": config.type,
+        "c_desc": config.desc,
+        "c_use": config.use,
+        "effect": config.effect,
+        "c_schema": config.schema,
+        "config_tags": ",".join(config.tags) or None,
     }
     return json.dumps({k: v for k, v in info.items() if v is not None}, separators=(",", ":"))
 
 
 def _history_values(config: Config, op: str, config_id: int, when: datetime) -> dict[str, Any]:
     return {
-        "id": config_id, "data_id": config.key.data_id, "group_id": config.key.group,
-        "tenant_id": config.key.tenant, "app_name": config.app_name, "content": config.content,
-        "md5": config.md5, "gmt_create": when, "gmt_modified": when, "src_user": config.src_user,
-        "src_ip": config.src_ip, "op_type": op, "encrypted_data_key": config.encrypted_data_key,
-        "publish_type": "formal", "gray_name": "", "ext_info": _ext_info(config),
+        "id": config_id,
+        "data_id": config.key.data_id,
+        "group_id": config.key.group,
+        "tenant_id": config.key.tenant,
+        "app_name": config.app_name,
+        "content": config.content,
+        "md5": config.md5,
+        "gmt_create": when,
+        "gmt_modified": when,
+        "src_user": config.src_user,
+        "src_ip": config.src_ip,
+        "op_type": op,
+        "encrypted_data_key": config.encrypted_data_key,
+        "publish_type": "formal",
+        "gray_name": "",
+        "ext_info": _ext_info(config),
     }
 
 
 def _config_from_row(row: Row[Any], tags: Sequence[str]) -> Config:
     return Config(
-        id=row.id, key=ConfigKey(row.tenant_id or "", row.group_id or "", row.data_id), content=row.content,
-        md5=row.md5 or "", type=row.type or "text", app_name=row.app_name or "", desc=row.c_desc, use=row.c_use,
-        effect=row.effect, schema=row.c_schema, tags=tuple(tags), encrypted_data_key=row.encrypted_data_key or "",
-        created=row.gmt_create, modified=row.gmt_modified, src_user=row.src_user, src_ip=row.src_ip,
+        id=row.id,
+        key=ConfigKey(row.tenant_id or "", row.group_id or "", row.data_id),
+        content=row.content,
+        md5=row.md5 or "",
+        type=row.type or "text",
+        app_name=row.app_name or "",
+        desc=row.c_desc,
+        use=row.c_use,
+        effect=row.effect,
+        schema=row.c_schema,
+        tags=tuple(tags),
+        encrypted_data_key=row.encrypted_data_key or "",
+        created=row.gmt_create,
+        modified=row.gmt_modified,
+        src_user=row.src_user,
+        src_ip=row.src_ip,
     )
 
 
 def _history_from_row(row: Row[Any]) -> HistoryRow:
     return HistoryRow(
-        nid=row.nid, config_id=row.id, key=ConfigKey(row.tenant_id or "", row.group_id, row.data_id),
-        app_name=row.app_name or "", content=row.content, md5=row.md5, src_ip=row.src_ip, src_user=row.src_user,
-        op_type=(row.op_type or "").strip(), publish_type=row.publish_type or "formal", gray_name=row.gray_name or "",
-        ext_info=row.ext_info, encrypted_data_key=row.encrypted_data_key or "", created=row.gmt_create,
+        nid=row.nid,
+        config_id=row.id,
+        key=ConfigKey(row.tenant_id or "", row.group_id, row.data_id),
+        app_name=row.app_name or "",
+        content=row.content,
+        md5=row.md5,
+        src_ip=row.src_ip,
+        src_user=row.src_user,
+        op_type=(row.op_type or "").strip(),
+        publish_type=row.publish_type or "formal",
+        gray_name=row.gray_name or "",
+        ext_info=row.ext_info,
+        encrypted_data_key=row.encrypted_data_key or "",
+        created=row.gmt_create,
         modified=row.gmt_modified,
     )

@@ -18,9 +18,11 @@ class NamespaceStore:
 
     async def load_all(self) -> list[tuple[str, str, str | None]]:
         """(id, name, description) in creation order."""
-        query = select(tenant_info.c.tenant_id, tenant_info.c.tenant_name, tenant_info.c.tenant_desc).where(
-            tenant_info.c.kp == KP
-        ).order_by(tenant_info.c.id)
+        query = (
+            select(tenant_info.c.tenant_id, tenant_info.c.tenant_name, tenant_info.c.tenant_desc)
+            .where(tenant_info.c.kp == KP)
+            .order_by(tenant_info.c.id)
+        )
         async with self.engine.connect() as conn:
             return [(r[0] or "", r[1] or "", r[2]) for r in (await conn.execute(query)).all()]
 
@@ -29,15 +31,21 @@ class NamespaceStore:
         async with self.engine.begin() as conn:
             await conn.execute(
                 insert(tenant_info).values(
-                    kp=KP, tenant_id=namespace_id, tenant_name=name, tenant_desc=desc,
-                    create_source="nacos", gmt_create=stamp, gmt_modified=stamp,
+                    kp=KP,
+                    tenant_id=namespace_id,
+                    tenant_name=name,
+                    tenant_desc=desc,
+                    create_source="nacos",
+                    gmt_create=stamp,
+                    gmt_modified=stamp,
                 )
             )
 
     async def update(self, namespace_id: str, name: str, desc: str | None) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(
-                update(tenant_info).where(tenant_info.c.kp == KP, tenant_info.c.tenant_id == namespace_id)
+                update(tenant_info)
+                .where(tenant_info.c.kp == KP, tenant_info.c.tenant_id == namespace_id)
                 .values(tenant_name=name, tenant_desc=desc, gmt_modified=int(time.time() * 1000))
             )
 
