@@ -29,15 +29,17 @@ def main() -> None:
 def server(home: str, port: int | None, mode: str | None, address: str | None) -> None:
     """Run the server in the foreground until SIGTERM or Ctrl-C."""
     from pynacos.server import settings as settings_module
+    from pynacos.server.auth import system as auth_system
     from pynacos.server.runner import run
 
     flags = {"port": port, "address": address, "standalone": None if mode is None else mode == "standalone"}
     try:
         loaded = settings_module.load(Path(home), flags)
+        warnings = auth_system.check(loaded)
         settings_module.check_startup(loaded)
     except settings_module.SettingsError as exc:
         raise click.ClickException(str(exc)) from None
-    run(loaded)
+    run(loaded, warnings, lambda: settings_module.load(Path(home), flags))
 
 
 @main.command()

@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Receive, Scope, Send
 
-from pynacos.server.auth.guard import Guard
+from pynacos.server.auth.system import AuthSystem
 from pynacos.server.config.http import ConfigRoutes
 from pynacos.server.config.http_v2 import ConfigRoutesV2
 from pynacos.server.config.longpoll import LongPollHub
@@ -26,26 +28,27 @@ from pynacos.server.namespaces.http import NamespaceRoutes
 from pynacos.server.namespaces.service import NamespaceService
 from pynacos.server.ops.http import OpsRoutes
 from pynacos.server.routing import Router
-from pynacos.server.settings import Settings
+from pynacos.server.settings import PROPERTIES_FILE, Settings, SettingsError
 from pynacos.server.storage.configs import ConfigStore
 from pynacos.server.storage.engine import open_engine
 from pynacos.server.storage.namespaces import NamespaceStore
 
 log = logging.getLogger("pynacos.server")
 RETENTION_INTERVAL = 600.0
+PROPERTIES_POLL = 2.0
 
 
 class NacosApp:
     """The server: its parts, their lifecycle, and the router in front of them."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, reload_settings: Callable[[], Settings] | None = None) -> None:
         self.settings = settings
+        self.reload_settings = reload_settings
         self.ready = asyncio.Event()
         self.metrics = Metrics()
         self.bus = EventBus()
         self.engine: AsyncEngine | None = None
         self.hub = LongPollHub(settings.longpoll_max_total, settings.longpoll_max_per_ip)
-        self.guard = Guard(settings.auth_enabled)
         self.router: Router | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -55,6 +58,7 @@ class NacosApp:
     async def start(self) -> None:
         """Open storage and build the services; the data load runs in the background."""
         self.engine = await open_engine(self.settings)
+        self.auth = AuthSystem(self.settings, self.engine)
         self.namespaces = NamespaceService(NamespaceStore(self.engine))
         self.configs = ConfigService(
             ConfigStore(self.engine), self.bus, self.namespaces.exists, self.settings.max_content
@@ -69,7 +73,8 @@ class NacosApp:
         s = self.settings
         transfer = ConfigTransfer(self.configs, self.namespaces.exists)
         routes = [
-            *OpsRoutes(s, self.metrics, self.is_ready, self.guard.state).routes(),
+            *OpsRoutes(s, self.metrics, self.is_ready, self.auth.guard.state).routes(),
+            *self.auth.routes(),
             *ConfigRoutes(self.configs, self.hub, transfer).routes(),
             *ConfigRoutesV2(self.configs).routes(),
             *NamespaceRoutes(self.namespaces, self.configs.count, s.default_tenant_quota).routes(),
@@ -77,7 +82,7 @@ class NacosApp:
         return Router(
             s.context_path,
             routes,
-            self.guard,
+            self.auth.guard,
             self.metrics,
             self.is_ready,
             s.trusted_proxies,
@@ -87,6 +92,7 @@ class NacosApp:
 
     async def _load(self) -> None:
         try:
+            await self.auth.load()
             await self.namespaces.load()
             await self.configs.load()
         except Exception:
@@ -97,6 +103,23 @@ class NacosApp:
         log.info("ready: %d configs, %d namespaces", self.configs.count(), len(self.namespaces.all()))
         if self.settings.retention_days > 0:
             self._tasks.append(asyncio.create_task(self._purge_history_forever()))
+        if self.reload_settings is not None:
+            self._tasks.append(asyncio.create_task(self._watch_properties(self.reload_settings)))
+
+    async def _watch_properties(self, reload_settings: Callable[[], Settings]) -> None:
+        """Nacos re-reads application.properties while running; so do we, for the auth switches."""
+        path = Path(self.settings.home) / PROPERTIES_FILE
+        seen = _mtime(path)
+        while True:
+            await asyncio.sleep(PROPERTIES_POLL)
+            current = _mtime(path)
+            if current == seen:
+                continue
+            seen = current
+            try:
+                self.auth.reload(reload_settings())
+            except SettingsError as exc:
+                log.error("application.properties change ignored: %s", exc)
 
     async def _purge_history_forever(self) -> None:
         while True:
@@ -142,5 +165,12 @@ class NacosApp:
                 return
 
 
-def create_app(settings: Settings) -> NacosApp:
-    return NacosApp(settings)
+def create_app(settings: Settings, reload_settings: Callable[[], Settings] | None = None) -> NacosApp:
+    return NacosApp(settings, reload_settings)
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None

@@ -9,6 +9,7 @@ must never read two different values.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -170,10 +171,15 @@ def result(data: Any) -> Response:
     return json({"code": 0, "message": "success", "data": data})
 
 
+def page(total: int, page_no: int, page_size: int, items: list[Any]) -> dict[str, Any]:
+    """Nacos's `Page` shape; `pagesAvailable` is ceil(total / pageSize)."""
+    return {"totalCount": total, "pageNumber": page_no, "pagesAvailable": -(-total // page_size), "pageItems": items}
+
+
 def spring_error(status: int, message: str, path: str) -> Response:
     """Spring Boot's error JSON, which Nacos's servlet filters produce (and unknown paths)."""
     body = {
-        "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000%z"),
+        "timestamp": datetime.now().astimezone().isoformat(timespec="milliseconds"),
         "status": status,
         "error": _REASONS.get(status, "Error"),
         "message": message,

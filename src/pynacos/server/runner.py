@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from collections.abc import Callable
 
 import uvicorn
 
@@ -27,8 +28,8 @@ def configure_logging(level: str) -> None:
     )
 
 
-def announce(settings: Settings) -> None:
-    for note in settings.notes:
+def announce(settings: Settings, warnings: list[str]) -> None:
+    for note in [*settings.notes, *warnings]:
         log.warning(note)
     if not settings.auth_enabled and not settings.address:
         log.warning(
@@ -42,11 +43,11 @@ def announce(settings: Settings) -> None:
         )
 
 
-def run(settings: Settings) -> None:
+def run(settings: Settings, warnings: list[str], reload_settings: Callable[[], Settings]) -> None:
     configure_logging(settings.log_level)
-    announce(settings)
+    announce(settings, warnings)
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, reload_settings),
         host=settings.listen_address,
         port=settings.port,
         lifespan="on",

@@ -1,31 +1,122 @@
-"""The auth check in front of every route (placeholder until the auth system lands).
+"""The auth check in front of every route: the one question every edge asks.
 
-With `nacos.core.auth.enabled=false` every policy passes, as in Nacos. With it on, this stand-in
-refuses every non-public route (fail closed) rather than serving anything unchecked.
+Order (Nacos's AuthFilter, auth.md §2.3, with its bypasses closed):
+1. auth off -> pass; `Public` route -> pass.
+2. Server identity header equal to the configured value (constant-time) -> pass, no further checks.
+3. `User-Agent: Nacos-Server...` -> pass only if `userAgentAuthWhite` was switched on explicitly.
+4. The plugin establishes who is calling (token, or username+password) -> 403 on failure.
+5. The route's policy decides: any identity, ROLE_ADMIN, or a permission on the resources the
+   request names (read from the same parameters the handler uses).
+Failures are logged one line per distinct (reason, client, user), at most once a minute each, so a
+client retrying every 3 s does not flood the log; tokens and passwords are never logged.
 """
 
 from __future__ import annotations
 
-from pynacos.server.auth.policy import Public
+import hmac
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pynacos.server.auth.plugins import AuthPlugin
+from pynacos.server.auth.policy import Admin, Authenticated, Public, Secured
+from pynacos.server.auth.principal import Principal
 from pynacos.server.errors import AuthFailed
 from pynacos.server.http import Call
 from pynacos.server.routing import Route
 
+log = logging.getLogger("pynacos.auth")
+SERVER_USER = "nacos-server"
+LOG_INTERVAL = 60.0
+
+
+@dataclass
+class AuthSwitches:
+    """The settings that may change while running (application.properties reload)."""
+
+    enabled: bool
+    system_type: str
+    identity_key: str = ""
+    identity_value: str = ""
+    user_agent_white: bool = False
+
+
+class FailureLog:
+    """Rate-limited auth failure lines: the first of each kind at once, then a count per minute."""
+
+    def __init__(self, interval: float = LOG_INTERVAL) -> None:
+        self.interval = interval
+        self._seen: dict[tuple[str, str, str], tuple[float, int]] = {}
+
+    def record(self, reason: str, client_ip: str, username: str, path: str) -> None:
+        key = (reason, client_ip, username)
+        now = time.monotonic()
+        last, suppressed = self._seen.get(key, (0.0, 0))
+        if now - last < self.interval:
+            self._seen[key] = (last, suppressed + 1)
+            return
+        if len(self._seen) > 10_000:
+            self._seen.clear()
+        self._seen[key] = (now, 0)
+        more = f" ({suppressed} more since the last report)" if suppressed else ""
+        log.warning("auth refused: %s; client %s, user %r, path %s%s", reason, client_ip, username, path, more)
+
 
 class Guard:
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+    def __init__(self, switches: AuthSwitches, plugin: AuthPlugin, admin_exists: Callable[[], bool]) -> None:
+        self.switches = switches
+        self.plugin = plugin
+        self.failures = FailureLog()
+        self._admin_exists = admin_exists
 
     async def check(self, route: Route, call: Call) -> None:
-        if not self.enabled or isinstance(route.policy, Public):
+        if not self.switches.enabled or isinstance(route.policy, Public):
             return
-        raise AuthFailed("user not found!")
+        if self._server_identity(call):
+            call.principal = Principal(SERVER_USER, "server-identity", is_admin=True)
+            return
+        try:
+            call.principal = await self.plugin.authenticate(call)
+            self._authorize(route, call, call.principal)
+        except AuthFailed as exc:
+            user = call.principal.username if call.principal else (call.params.insensitive("username") or "")
+            self.failures.record(exc.detail, call.client_ip, user, route.path)
+            raise
+
+    def _server_identity(self, call: Call) -> bool:
+        s = self.switches
+        if s.user_agent_white and call.headers.get("user-agent", "").startswith("Nacos-Server"):
+            return True
+        if not s.identity_key or not s.identity_value:
+            return False
+        presented = call.headers.get(s.identity_key)
+        return presented is not None and hmac.compare_digest(presented.encode(), s.identity_value.encode())
+
+    def _authorize(self, route: Route, call: Call, principal: Principal) -> None:
+        policy = route.policy
+        if isinstance(policy, Authenticated):
+            return
+        if isinstance(policy, Admin) or (isinstance(policy, Secured) and policy.resources is None):
+            if isinstance(policy, Secured) and policy.self_service:
+                return
+            if not principal.is_admin:
+                raise AuthFailed("authorization failed!")
+            return
+        if isinstance(policy, Secured) and policy.resources is not None:
+            self.plugin.authorize(principal, policy.resources(call.params), policy.action)
 
     def state(self) -> dict[str, str]:
-        flag = "true" if self.enabled else "false"
+        """The auth keys of `/v1/console/server/state`."""
+        enabled = self.switches.enabled
+        admin_missing = not self._admin_exists()
         return {
-            "auth_enabled": flag,
-            "login_page_enabled": flag,
-            "auth_system_type": "nacos",
-            "auth_admin_request": flag,
+            "auth_enabled": _flag(enabled),
+            "login_page_enabled": _flag(enabled and self.plugin.login_page_enabled),
+            "auth_system_type": self.switches.system_type,
+            "auth_admin_request": _flag(enabled and admin_missing),
         }
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"

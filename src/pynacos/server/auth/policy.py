@@ -1,18 +1,22 @@
 """Route policies: every route in the route table names exactly one of these.
 
 `Public` routes are open to anyone; `Authenticated` needs a valid identity; `Secured` needs a
-permission on a resource taken from the request (config or naming parameters, or a fixed
-`specified` string such as `console/users`); `Admin` needs ROLE_ADMIN. A route without a policy
-cannot be built (the `Route` constructor requires one and a test walks the table).
+permission on the resources the request names (read from its parameters by `resources`, the same
+parameters the handler then uses) or, without `resources`, on a fixed admin resource such as
+`console/users`; `Admin` needs ROLE_ADMIN. A route cannot be built without a policy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from pynacos.server.http import Params
+from pynacos.server.namespaces.service import normalise
+
 Action = Literal["r", "w"]
-ResourceKind = Literal["config", "naming", "specified"]
+ResourceReader = Callable[[Params], list[str]]
 
 
 @dataclass(frozen=True)
@@ -27,11 +31,11 @@ class Authenticated:
 
 @dataclass(frozen=True)
 class Secured:
-    """Permission `action` on the resource the request names."""
+    """Permission `action` on the resources the request names, or on the fixed `resource`."""
 
     action: Action
-    kind: ResourceKind
-    #: for kind == "specified": the fixed resource string, e.g. "console/namespaces"
+    resources: ResourceReader | None = None
+    #: without `resources`: the fixed resource (ROLE_ADMIN only), e.g. "console/namespaces"
     resource: str = ""
     #: Nacos's `console/user/password` tag: the handler itself checks self-or-admin
     self_service: bool = False
@@ -44,8 +48,18 @@ class Admin:
 
 Policy = Public | Authenticated | Secured | Admin
 
+
+def namespaced(namespace: str, group: str, kind: str, name: str) -> str:
+    """`<namespace>:<group>:<kind>/<name>`, `*` for a blank group or name (auth.md §8.1)."""
+    return f"{normalise(namespace)}:{group.strip() or '*'}:{kind}/{name.strip() or '*'}"
+
+
+def config_resources(params: Params) -> list[str]:
+    return [namespaced(params.namespace(), params.text("group"), "config", params.text("dataId"))]
+
+
 PUBLIC = Public()
 AUTHENTICATED = Authenticated()
 ADMIN = Admin()
-CONFIG_READ = Secured("r", "config")
-CONFIG_WRITE = Secured("w", "config")
+CONFIG_READ = Secured("r", config_resources)
+CONFIG_WRITE = Secured("w", config_resources)

@@ -11,7 +11,7 @@ from urllib.parse import quote_plus, unquote_plus
 from starlette.responses import Response
 
 from pynacos.server import http
-from pynacos.server.auth.policy import CONFIG_READ, CONFIG_WRITE, Secured
+from pynacos.server.auth.policy import CONFIG_READ, CONFIG_WRITE, Secured, namespaced
 from pynacos.server.config import shapes, validation
 from pynacos.server.config.longpoll import LongPollHub
 from pynacos.server.config.models import Config, ConfigKey, HistoryRow, Publish
@@ -99,9 +99,9 @@ class ConfigRoutes:
             route("/v1/cs/configs", "GET", self.get_variants, CONFIG_READ),
             route("/v1/cs/configs", "POST", self.post_variants, CONFIG_WRITE),
             route("/v1/cs/configs", "DELETE", self.delete_variants, CONFIG_WRITE),
-            route("/v1/cs/configs/listener", "POST", self.listen, CONFIG_READ),
+            route("/v1/cs/configs/listener", "POST", self.listen, Secured("r", listen_resources)),
             route("/v1/cs/configs/listener", "GET", self.listeners_of_config, CONFIG_READ),
-            route("/v1/cs/listener", "GET", self.configs_of_listener, Secured("r", "specified", "/v1/cs/listener")),
+            route("/v1/cs/listener", "GET", self.configs_of_listener, Secured("r", resource="/v1/cs/listener")),
             route("/v1/cs/configs/catalog", "GET", self.catalog, CONFIG_READ),
             route("/v1/cs/history", "GET", self.history, CONFIG_READ),
             route("/v1/cs/history/previous", "GET", self.history_previous, CONFIG_READ),
@@ -265,6 +265,12 @@ def parse_listening(raw: str) -> dict[ConfigKey, str]:
         validation.check_key(tenant, fields[1], fields[0])
         md5s[ConfigKey(normalise(tenant), fields[1], fields[0])] = fields[2]
     return md5s
+
+
+def listen_resources(params: Params) -> list[str]:
+    """Listening is reading: every listened key needs read permission (Nacos checked `<ns>:*:*` only)."""
+    keys = parse_listening(params.text("Listening-Configs"))
+    return [namespaced(k.tenant, k.group, "config", k.data_id) for k in keys]
 
 
 def hold_seconds(header: str) -> float:

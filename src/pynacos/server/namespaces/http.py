@@ -14,7 +14,7 @@ from pynacos.server.http import Call
 from pynacos.server.namespaces.service import NamespaceRejected, NamespaceService, normalise
 from pynacos.server.routing import Route, route
 
-NAMESPACE_WRITE = Secured("w", "specified", "console/namespaces")
+NAMESPACE_WRITE = Secured("w", resource="console/namespaces")
 
 
 class MissingV2(MissingParameter):

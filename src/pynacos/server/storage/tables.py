@@ -144,3 +144,18 @@ permissions = Table(
     Column("action", String(8), nullable=False),
     UniqueConstraint("role", "resource", "action", name="uk_role_permission"),
 )
+
+# pynacos additions (not in Nacos's schema): revocation state that must survive a restart.
+user_state = Table(
+    "pynacos_user_state",
+    metadata,
+    Column("username", String(50), primary_key=True),
+    Column("not_before_ms", BigInteger, nullable=False),
+)
+
+revoked_tokens = Table(
+    "pynacos_revoked_tokens",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("exp", BigInteger, nullable=False),
+)

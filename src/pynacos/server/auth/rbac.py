@@ -1,0 +1,213 @@
+"""Users, roles and permissions: the in-memory directory, resource matching, and account changes.
+
+Matching (auth.md §8.5, minus Nacos's leaks): `ROLE_ADMIN` passes everything; other roles never
+reach `console/...` or other fixed admin resources; a permission's resource is a glob whose only
+wildcard is `*` (it may span `:`), every other character matches itself (Nacos compiled it as a
+regex, so `.` matched anything and `(` broke every check of that user); the public namespace is
+both `""` and `public`. Actions: a stored `rw` covers `r` and `w`.
+
+Changes are written to the database first, then mirrored here, so a check right after an
+acknowledged change sees it (Nacos's caches lag up to 15 s). Password, role and deletion changes
+also revoke the user's older tokens (see tokens.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pynacos.server.auth import passwords
+from pynacos.server.auth.tokens import TokenService
+from pynacos.server.errors import BadRequest
+from pynacos.server.storage.users import AuthStore, Duplicate
+
+ADMIN_ROLE = "ROLE_ADMIN"
+DEFAULT_ADMIN = "nacos"
+ACTIONS = ("r", "w", "rw")
+MIN_PASSWORD = 8
+_USERNAME = re.compile(r"[^\s\x00-\x1f\x7f]{1,50}")
+DEFAULT_ADMIN_TEXT = (
+    "User `nacos` is default admin user. Please use `/nacos/v1/auth/users/admin` API to init `nacos` users. "
+    "Detail see `https://nacos.io/docs/latest/manual/admin/auth/#31-%E8%AE%BE%E7%BD%AE%E7%AE%A1%E7%90%86%E5%91%98%E5%AF%86%E7%A0%81`"
+)
+
+
+class DefaultAdminReserved(Exception):
+    """`POST /users` with username `nacos` (answered as HTTP 200 with code 409, as Nacos 2.4+)."""
+
+
+@dataclass(frozen=True)
+class Permission:
+    role: str
+    resource: str
+    action: str
+
+
+@functools.lru_cache(maxsize=4096)
+def _glob(pattern: str) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
+
+
+def _public_form(resource: str) -> str:
+    return resource[len("public") :] if resource.startswith("public:") else resource
+
+
+def resource_matches(pattern: str, resource: str) -> bool:
+    return _glob(_public_form(pattern)).fullmatch(_public_form(resource)) is not None
+
+
+def action_covers(stored: str, wanted: str) -> bool:
+    return stored == wanted or stored == "rw"
+
+
+class Directory:
+    """The users, role bindings and permissions, mirrored in memory."""
+
+    def __init__(self) -> None:
+        self.users: dict[str, str] = {}
+        self.bindings: list[tuple[str, str]] = []  # (username, role) in creation order
+        self.permissions: list[Permission] = []
+
+    def roles_of(self, username: str) -> list[str]:
+        return [role for user, role in self.bindings if user == username]
+
+    def is_admin(self, username: str) -> bool:
+        return (username, ADMIN_ROLE) in self.bindings
+
+    def has_admin(self) -> bool:
+        return any(role == ADMIN_ROLE and user in self.users for user, role in self.bindings)
+
+    def known_role(self, role: str) -> bool:
+        return any(r == role for _, r in self.bindings)
+
+    def allows(self, username: str, resource: str, action: str) -> bool:
+        roles = self.roles_of(username)
+        if ADMIN_ROLE in roles:
+            return True
+        if resource.startswith("console/") or not roles:
+            return False
+        return any(
+            p.role in roles and action_covers(p.action, action) and resource_matches(p.resource, resource)
+            for p in self.permissions
+        )
+
+
+class Accounts:
+    """Account changes with Nacos's messages; every one revokes what it must."""
+
+    def __init__(self, store: AuthStore, tokens: TokenService, on_change: Callable[[], None]) -> None:
+        self.store = store
+        self.tokens = tokens
+        self.directory = Directory()
+        self.on_change = on_change
+        self._lock = asyncio.Lock()
+
+    async def load(self) -> None:
+        self.directory.users = await self.store.load_users()
+        self.directory.bindings = await self.store.load_roles()
+        self.directory.permissions = [Permission(*row) for row in await self.store.load_permissions()]
+        self.tokens.not_before_ms.update(await self.store.load_not_before())
+        self.tokens.revoked.update(await self.store.load_revoked())
+
+    async def create_user(self, username: str, password: str) -> None:
+        if username == DEFAULT_ADMIN:
+            raise DefaultAdminReserved(DEFAULT_ADMIN_TEXT)
+        check_new_credentials(username, password)
+        async with self._lock:
+            if username in self.directory.users:
+                raise BadRequest(f"user '{username}' already exist!")
+            hashed = await asyncio.to_thread(passwords.hash_password, password)
+            await self.store.add_user(username, hashed)
+            self.directory.users[username] = hashed
+        self.on_change()
+
+    async def create_admin(self, password: str) -> bool:
+        """The first admin, atomically: False when an admin already exists."""
+        async with self._lock:
+            if self.directory.has_admin():
+                return False
+            hashed = await asyncio.to_thread(passwords.hash_password, password)
+            try:
+                await self.store.add_user(DEFAULT_ADMIN, hashed, ADMIN_ROLE)
+            except Duplicate:
+                raise BadRequest(f"user '{DEFAULT_ADMIN}' exists without {ADMIN_ROLE}") from None
+            self.directory.users[DEFAULT_ADMIN] = hashed
+            self.directory.bindings.append((DEFAULT_ADMIN, ADMIN_ROLE))
+        self.on_change()
+        return True
+
+    async def delete_user(self, username: str) -> None:
+        async with self._lock:
+            if self.directory.is_admin(username):
+                raise BadRequest(f"cannot delete admin: {username}")
+            instant = self.tokens.revoke_user(username)
+            await self.store.delete_user(username, instant)
+            self.directory.users.pop(username, None)
+            self.directory.bindings = [b for b in self.directory.bindings if b[0] != username]
+        self.on_change()
+
+    async def set_password(self, username: str, password: str) -> None:
+        check_new_credentials(username, password)
+        async with self._lock:
+            if username not in self.directory.users:
+                raise BadRequest(f"user {username} not exist!")
+            hashed = await asyncio.to_thread(passwords.hash_password, password)
+            await self.store.set_password(username, hashed, self.tokens.revoke_user(username))
+            self.directory.users[username] = hashed
+        self.on_change()
+
+    async def add_role(self, role: str, username: str) -> None:
+        if role == ADMIN_ROLE:
+            raise BadRequest(f"role '{ADMIN_ROLE}' is not permitted to create!")
+        async with self._lock:
+            if username not in self.directory.users:
+                raise BadRequest(f"user '{username}' not found!")
+            if (username, role) in self.directory.bindings:
+                raise BadRequest(f"user '{username}' already bound to the role '{role}'!")
+            await self.store.add_role(username, role, self.tokens.revoke_user(username))
+            self.directory.bindings.append((username, role))
+        self.on_change()
+
+    async def delete_role(self, role: str, username: str | None) -> None:
+        if role == ADMIN_ROLE:
+            raise BadRequest(f"role '{ADMIN_ROLE}' is not permitted to delete!")
+        async with self._lock:
+            affected = [u for u, r in self.directory.bindings if r == role and username in (None, u)]
+            revoked = {user: self.tokens.revoke_user(user) for user in affected}
+            await self.store.delete_role(role, username, revoked)
+            self.directory.bindings = [b for b in self.directory.bindings if not (b[1] == role and b[0] in affected)]
+        self.on_change()
+
+    async def add_permission(self, role: str, resource: str, action: str) -> None:
+        if action not in ACTIONS:
+            raise BadRequest(f"invalid action '{action}', expected r, w or rw")
+        async with self._lock:
+            if not self.directory.known_role(role):
+                raise BadRequest(f"role {role} not found!")
+            try:
+                await self.store.add_permission(role, resource, action)
+            except Duplicate:
+                raise BadRequest("permission already exist!") from None
+            self.directory.permissions.append(Permission(role, resource, action))
+        self.on_change()
+
+    async def delete_permission(self, role: str, resource: str, action: str) -> None:
+        async with self._lock:
+            await self.store.delete_permission(role, resource, action)
+            gone = Permission(role, resource, action)
+            self.directory.permissions = [p for p in self.directory.permissions if p != gone]
+        self.on_change()
+
+
+def check_new_credentials(username: str, password: str) -> None:
+    if not _USERNAME.fullmatch(username):
+        raise BadRequest("username must be 1 to 50 characters without spaces or control characters")
+    try:
+        passwords.check_length(password)
+    except passwords.PasswordTooLong as exc:
+        raise BadRequest(str(exc)) from None
+    if len(password) < MIN_PASSWORD:
+        raise BadRequest(f"password must be at least {MIN_PASSWORD} characters")

@@ -1,0 +1,174 @@
+"""The auth system assembled from settings: start-up checks, the parts, and live reload.
+
+Start-up checks (only when auth is on, as in Nacos) refuse to start with Nacos's text plus the fix:
+empty system type (50001), unknown plugin (naming the installed ones), cluster without identity
+(50002), a missing/short/undecodable/public secret key. Standalone without identity is fine (there
+is no peer), with one warning. `userAgentAuthWhite=true` starts with a warning naming the risk.
+
+Reload: the enable switch, identity key/value, user-agent whitelist, secret key(s) and token
+lifetime are re-read when application.properties changes; a bad new key is refused (the old key
+stays, the error is logged) instead of leaving every token check failing as Nacos does.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from pynacos.server.auth import keys
+from pynacos.server.auth.guard import AuthSwitches, Guard
+from pynacos.server.auth.http import AuthRoutes
+from pynacos.server.auth.plugins import NacosPlugin, PluginContext, available
+from pynacos.server.auth.rbac import Accounts
+from pynacos.server.auth.throttle import LoginThrottle
+from pynacos.server.auth.tokens import TokenCodec, TokenService
+from pynacos.server.routing import Route
+from pynacos.server.settings import Settings, SettingsError
+from pynacos.server.storage.users import AuthStore
+
+log = logging.getLogger("pynacos.auth")
+MAX_TTL = 604800
+DOCS = keys.DOCS
+EMPTY_TYPE = "ErrCode:50001, ErrMsg:Invalid auth type, Please set `nacos.core.auth.system.type`, detail: " + DOCS
+EMPTY_IDENTITY = (
+    "ErrCode:50002, ErrMsg:Empty identity, Please set `nacos.core.auth.server.identity.key` and "
+    f"`nacos.core.auth.server.identity.value`, detail: {DOCS}"
+)
+
+
+def check(settings: Settings) -> list[str]:
+    """Refuse settings auth cannot run with (SettingsError); returns warnings to log."""
+    warnings: list[str] = []
+    if settings.user_agent_auth_white:
+        warnings.append(
+            "nacos.core.auth.enable.userAgentAuthWhite=true: any client sending `User-Agent: Nacos-Server` "
+            "skips auth (CVE-2021-29441); turn it off unless an old node needs it"
+        )
+    if not settings.auth_enabled:
+        return warnings
+    if not settings.auth_system_type:
+        raise SettingsError(EMPTY_TYPE)
+    installed = available()
+    if settings.auth_system_type not in installed:
+        names = ", ".join(sorted(installed))
+        raise SettingsError(
+            f"nacos.core.auth.system.type={settings.auth_system_type} is not installed; installed: {names}."
+        )
+    if not settings.identity_key or not settings.identity_value:
+        if not settings.standalone:
+            raise SettingsError(EMPTY_IDENTITY)
+        warnings.append("no server identity set (nacos.core.auth.server.identity.key/value): fine standalone")
+    if not 0 < settings.token_expire_seconds <= MAX_TTL:
+        raise SettingsError(
+            f"Setting nacos.core.auth.plugin.nacos.token.expire.seconds has the value "
+            f"{settings.token_expire_seconds}; expected 1 to {MAX_TTL} seconds."
+        )
+    warnings += _check_keys(settings)
+    return warnings
+
+
+def _check_keys(settings: Settings) -> list[str]:
+    if not settings.token_secret_key:
+        raise SettingsError(f"{keys.NACOS_KEY_ERROR} ({keys.PROPERTY} is not set: the key is 0 bits.) {keys.FIX}")
+    try:
+        _, warnings = keys.check(settings.token_secret_key)
+        if settings.token_previous_secret_key:
+            keys.check(settings.token_previous_secret_key)
+    except keys.InvalidKey as exc:
+        raise SettingsError(str(exc)) from None
+    return warnings
+
+
+def codec_for(settings: Settings) -> TokenCodec | None:
+    """None when no usable key is set (only possible with auth off: login then answers AUTH_DISABLED)."""
+    try:
+        key, _ = keys.check(settings.token_secret_key)
+    except keys.InvalidKey:
+        return None
+    previous = None
+    if settings.token_previous_secret_key:
+        try:
+            previous, _ = keys.check(settings.token_previous_secret_key)
+        except keys.InvalidKey:
+            previous = None
+    return TokenCodec(key, previous)
+
+
+def switches_of(settings: Settings) -> AuthSwitches:
+    return AuthSwitches(
+        settings.auth_enabled,
+        settings.auth_system_type,
+        settings.identity_key,
+        settings.identity_value,
+        settings.user_agent_auth_white,
+    )
+
+
+class AuthSystem:
+    def __init__(self, settings: Settings, engine: AsyncEngine) -> None:
+        self.settings = settings
+        self.bootstrap_file = settings.data_path / "bootstrap.token"
+        self.tokens = TokenService(codec_for(settings), settings.token_expire_seconds, settings.token_cache_enable)
+        self.accounts = Accounts(AuthStore(engine), self.tokens, on_change=lambda: None)
+        self.throttle = LoginThrottle()
+        context = PluginContext(self.accounts, self.tokens, self.throttle)
+        self.nacos = NacosPlugin(context)
+        factory = available().get(settings.auth_system_type, NacosPlugin)
+        plugin = self.nacos if factory is NacosPlugin else factory(context)
+        self.switches = switches_of(settings)
+        self.guard = Guard(self.switches, plugin, self.accounts.directory.has_admin)
+
+    async def load(self) -> None:
+        await self.accounts.load()
+        self.tokens.forget_expired()
+        if not self.accounts.directory.has_admin():
+            self._write_bootstrap_token()
+
+    def _write_bootstrap_token(self) -> None:
+        path = self.bootstrap_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
+        path.write_text(secrets.token_urlsafe(32) + "\n")
+
+    def routes(self) -> list[Route]:
+        routes = AuthRoutes(self.accounts, self.tokens, self.nacos, lambda: self.switches.enabled, self.bootstrap_file)
+        return routes.routes()
+
+    def reload(self, new: Settings) -> None:
+        """Apply the reloadable settings; a change that fails the start-up checks is refused whole."""
+        try:
+            for warning in check(new):
+                log.warning(warning)
+        except SettingsError as exc:
+            log.error("application.properties change refused, keeping the running auth settings: %s", exc)
+            return
+        old = self.settings
+        fresh = switches_of(new)
+        for field in ("enabled", "system_type", "identity_key", "identity_value", "user_agent_white"):
+            setattr(self.switches, field, getattr(fresh, field))
+        if (new.token_secret_key, new.token_previous_secret_key) != (
+            old.token_secret_key,
+            old.token_previous_secret_key,
+        ):
+            self.tokens.use(codec_for(new), new.token_expire_seconds)
+        else:
+            self.tokens.use(self.tokens.codec, new.token_expire_seconds)
+        self.settings = new
+        changed = [
+            name
+            for name in (
+                "auth_enabled",
+                "identity_key",
+                "identity_value",
+                "token_secret_key",
+                "token_previous_secret_key",
+                "token_expire_seconds",
+                "user_agent_auth_white",
+            )
+            if getattr(old, name) != getattr(new, name)
+        ]
+        if changed:
+            log.warning("auth settings reloaded from application.properties: %s changed", ", ".join(changed))
