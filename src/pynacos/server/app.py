@@ -104,12 +104,12 @@ class NacosApp:
         if self.settings.retention_days > 0:
             self._tasks.append(asyncio.create_task(self._purge_history_forever()))
         if self.reload_settings is not None:
-            self._tasks.append(asyncio.create_task(self._watch_properties(self.reload_settings)))
+            path = Path(self.settings.home) / PROPERTIES_FILE
+            watch = self._watch_properties(self.reload_settings, path, _mtime(path))
+            self._tasks.append(asyncio.create_task(watch))
 
-    async def _watch_properties(self, reload_settings: Callable[[], Settings]) -> None:
+    async def _watch_properties(self, reload_settings: Callable[[], Settings], path: Path, seen: float | None) -> None:
         """Nacos re-reads application.properties while running; so do we, for the auth switches."""
-        path = Path(self.settings.home) / PROPERTIES_FILE
-        seen = _mtime(path)
         while True:
             await asyncio.sleep(PROPERTIES_POLL)
             current = _mtime(path)

@@ -9,9 +9,9 @@ must never read two different values.
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 

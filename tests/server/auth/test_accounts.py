@@ -105,7 +105,9 @@ async def test_permission_rules(client: httpx.AsyncClient, admin_token: str) -> 
     assert gone.json()["data"] == "delete permission ok!"
 
 
-async def test_deleting_a_user_removes_its_role_bindings(app: NacosApp, client: httpx.AsyncClient, admin_token: str) -> None:
+async def test_deleting_a_user_removes_its_role_bindings(
+    app: NacosApp, client: httpx.AsyncClient, admin_token: str
+) -> None:
     await call(client, "POST", "/v1/auth/users", admin_token, username="alice", password="Alice-pass1")
     await call(client, "POST", "/v1/auth/roles", admin_token, role="dev", username="alice")
     await call(client, "DELETE", "/v1/auth/users", admin_token, username="alice")

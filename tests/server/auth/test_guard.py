@@ -15,7 +15,11 @@ from tests.server.auth.conftest import ADMIN_PASSWORD, USER_PASSWORD, login
 
 CFG = "/v1/cs/configs"
 OPEN_ROUTES = {
-    "/v1/auth/login", "/v1/auth/users/login", "/v3/auth/user/login", "/v1/auth/users/admin", "/v1/auth/admin",
+    "/v1/auth/login",
+    "/v1/auth/users/login",
+    "/v3/auth/user/login",
+    "/v1/auth/users/admin",
+    "/v1/auth/admin",
 }
 
 
@@ -53,7 +57,10 @@ async def test_no_credentials_get_spring_error_json(client: httpx.AsyncClient) -
     body = response.json()
     assert list(body) == ["timestamp", "status", "error", "message", "path"]
     assert (body["status"], body["error"], body["message"], body["path"]) == (
-        403, "Forbidden", "user not found!", "/nacos/v1/cs/configs",
+        403,
+        "Forbidden",
+        "user not found!",
+        "/nacos/v1/cs/configs",
     )
 
 
@@ -87,12 +94,14 @@ async def test_namespace_alias_conflict_is_refused_before_authorisation(
 async def test_listening_needs_read_on_every_listened_key(client: httpx.AsyncClient, user_token: str) -> None:
     line = "a\x02g\x02\x02prod\x01"
     response = await client.post(
-        "/v1/cs/configs/listener", data={"Listening-Configs": line, "accessToken": user_token},
+        "/v1/cs/configs/listener",
+        data={"Listening-Configs": line, "accessToken": user_token},
         headers={"Long-Pulling-Timeout-No-Hangup": "true", "Long-Pulling-Timeout": "30000"},
     )
     assert response.status_code == 403
     response = await client.post(
-        "/v1/cs/configs/listener", data={"Listening-Configs": "a\x02g\x02\x02dev\x01", "accessToken": user_token},
+        "/v1/cs/configs/listener",
+        data={"Listening-Configs": "a\x02g\x02\x02dev\x01", "accessToken": user_token},
         headers={"Long-Pulling-Timeout-No-Hangup": "true", "Long-Pulling-Timeout": "30000"},
     )
     assert response.status_code == 200
@@ -116,12 +125,14 @@ async def test_token_is_read_from_every_nacos_source(client: httpx.AsyncClient, 
 
 async def test_conflicting_tokens_are_refused(client: httpx.AsyncClient, admin_token: str) -> None:
     response = await client.get(
-        "/v1/auth/users", params={"pageNo": 1, "pageSize": 5, "accessToken": "other"},
+        "/v1/auth/users",
+        params={"pageNo": 1, "pageSize": 5, "accessToken": "other"},
         headers={"Authorization": f"Bearer {admin_token}"},
     )
     assert (response.status_code, response.text) == (400, "caused: conflicting credentials;")
     same = await client.get(
-        "/v1/auth/users", params={"pageNo": 1, "pageSize": 5, "accessToken": admin_token},
+        "/v1/auth/users",
+        params={"pageNo": 1, "pageSize": 5, "accessToken": admin_token},
         headers={"Authorization": f"Bearer {admin_token}"},
     )
     assert same.status_code == 200
@@ -177,7 +188,9 @@ async def test_user_agent_whitelist_when_switched_on(tmp_path: object) -> None:
     from pynacos.server.settings import Settings
     from tests.server.auth.conftest import KEY
 
-    app = await started(Settings(home=str(tmp_path), auth_enabled=True, token_secret_key=KEY, user_agent_auth_white=True))
+    app = await started(
+        Settings(home=str(tmp_path), auth_enabled=True, token_secret_key=KEY, user_agent_auth_white=True)
+    )
     try:
         async with asgi_client(app) as client:
             response = await client.get(

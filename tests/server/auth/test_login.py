@@ -50,7 +50,9 @@ async def test_wrong_password_and_unknown_user_get_identical_answers(client: htt
 async def test_login_with_a_valid_token_returns_it_unchanged(client: httpx.AsyncClient) -> None:
     token = await login(client, "nacos", ADMIN_PASSWORD)
     response = await client.post(
-        "/v1/auth/login", data={"username": "nacos", "password": "ignored"}, headers={"Authorization": f"Bearer {token}"}
+        "/v1/auth/login",
+        data={"username": "nacos", "password": "ignored"},
+        headers={"Authorization": f"Bearer {token}"},
     )
     assert response.json()["accessToken"] == token
 

@@ -17,7 +17,7 @@ from pynacos.server.config.longpoll import LongPollHub
 from pynacos.server.config.models import Config, ConfigKey, HistoryRow, Publish
 from pynacos.server.config.service import ConfigService, Search
 from pynacos.server.config.transfer import ConfigTransfer
-from pynacos.server.errors import BadRequest, Forbidden, NotFound
+from pynacos.server.errors import BadRequest, Forbidden, MissingParameter, NotFound
 from pynacos.server.http import Call, Params
 from pynacos.server.namespaces.service import normalise
 from pynacos.server.routing import Route, route
@@ -80,6 +80,13 @@ def page_args(params: Params, key_text: str) -> tuple[int, int]:
     return page_no, page_size
 
 
+def long_param(params: Params, name: str) -> int:
+    """`nid` and `id` are Long parameters in Nacos; a missing one names that type."""
+    if not params.text(name).strip():
+        raise MissingParameter(name, "Long")
+    return params.integer(name)
+
+
 def history_matches(row: HistoryRow, key: ConfigKey) -> HistoryRow:
     if row.key != key:
         raise Forbidden("Please check dataId, group or namespaceId.")
@@ -136,8 +143,10 @@ class ConfigRoutes:
     def search(self, call: Call) -> Response:
         p = call.params
         data_id, group = p.required("dataId"), p.required("group")
-        page_no, page_size = page_args(p, f"dataId={data_id}, group={group}")
         blur = p.get("search") == "blur"
+        if not blur:  # Nacos's param-check filter skips blur searches only
+            validation.check_key(p.namespace(), group, data_id)
+        page_no, page_size = page_args(p, f"dataId={data_id}, group={group}")
         found = self.service.search(
             Search(
                 tenant=normalise(p.namespace()),
@@ -181,6 +190,7 @@ class ConfigRoutes:
         """Nacos's long-polling listener; see `longpoll.py` for the invariants."""
         md5s = parse_listening(call.params.text("Listening-Configs"))
         timeout_header = call.headers.get("Long-Pulling-Timeout")
+        hold_for = hold_seconds(timeout_header) if timeout_header is not None else 0.0  # a bad header is a 400
         with self.hub.hold(md5s, call.client_ip) as waiter:
             changed = [key for key, md5 in md5s.items() if self.service.md5(key) != md5]
             if timeout_header is None:
@@ -189,7 +199,7 @@ class ConfigRoutes:
                 return changed_response(changed)
             if call.header_flag("Long-Pulling-Timeout-No-Hangup"):
                 return http.text("", media_type=http.JSON_UTF8)
-            key = await waiter.wait(hold_seconds(timeout_header))
+            key = await waiter.wait(hold_for)
         return changed_response([key]) if key is not None else http.text("", media_type=http.JSON_UTF8)
 
     async def listeners_of_config(self, call: Call) -> Response:
@@ -226,7 +236,7 @@ class ConfigRoutes:
             total, rows = await self.service.history_page(key, page_no, min(page_size, 500))
             items = [shapes.history_item(r) for r in rows]
             return http.json(shapes.page(total, page_no, min(page_size, 500), items))
-        nid = p.integer("nid")
+        nid = long_param(p, "nid")
         key = key_from(p)
         row = await self.service.history_row(nid)
         if row is None:
@@ -234,7 +244,7 @@ class ConfigRoutes:
         return http.json(shapes.history_item(history_matches(row, key), detail=True))
 
     async def history_previous(self, call: Call) -> Response:
-        config_id = call.params.integer("id")
+        config_id = long_param(call.params, "id")
         key = key_from(call.params)
         row = await self.service.history_previous(config_id)
         if row is None:

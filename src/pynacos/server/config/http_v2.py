@@ -10,7 +10,7 @@ from starlette.responses import Response
 from pynacos.server import http
 from pynacos.server.auth.policy import CONFIG_READ, CONFIG_WRITE
 from pynacos.server.config import shapes, validation
-from pynacos.server.config.http import config_headers, history_matches, key_from, publish_request
+from pynacos.server.config.http import config_headers, history_matches, key_from, long_param, publish_request
 from pynacos.server.config.models import ConfigKey, HistoryRow
 from pynacos.server.config.service import ConfigService, Search
 from pynacos.server.errors import BadRequest, NotFound
@@ -84,7 +84,7 @@ class ConfigRoutesV2:
         return http.result(shapes.page(total, page_no, page_size, [shapes.history_item(r) for r in rows]))
 
     async def _row(self, call: Call) -> HistoryRow:
-        nid = call.params.integer("nid")
+        nid = long_param(call.params, "nid")
         row = await self.service.history_row(nid)
         if row is None:
             raise NotFound(f"certain config history for nid = {nid} not exist")
@@ -117,28 +117,39 @@ class ConfigRoutesV2:
             )
         }
         base.update(id=row.nid, lastId=-1)
-        original: dict[str, Any] = {"Md5": row.md5, "Content": row.content, "EncryptedDataKey": row.encrypted_data_key}
-        updated: dict[str, Any] = {"Md5": None, "Content": None, "EncryptedDataKey": None}
+        original: dict[str, Any] = {
+            "Md5": row.md5,
+            "Content": row.content,
+            "EncryptedDataKey": row.encrypted_data_key,
+            "ExtInfo": row.ext_info,
+        }
+        updated: dict[str, Any] = dict.fromkeys(original)
         if row.op_type == "I":
-            updated, original = original, {"Md5": "", "Content": "", "EncryptedDataKey": ""}
+            updated, original = original, dict.fromkeys(original, "")
         elif row.op_type == "U":
             after = await self.service.history_after(row)
             current = self.service.get(row.key)
             if after is not None:
-                updated = {"Md5": after.md5, "Content": after.content, "EncryptedDataKey": after.encrypted_data_key}
-            elif current is not None:
+                updated = {
+                    "Md5": after.md5,
+                    "Content": after.content,
+                    "EncryptedDataKey": after.encrypted_data_key,
+                    "ExtInfo": after.ext_info,
+                }
+            elif current is not None:  # Nacos leaves updateExtInfo unset when the live config answers
                 updated = {
                     "Md5": current.md5,
                     "Content": current.content,
                     "EncryptedDataKey": current.encrypted_data_key,
+                    "ExtInfo": None,
                 }
-        for prefix, values in (("original", original), ("updated", updated)):
-            base.update({prefix + name: value for name, value in values.items()})
-        base.update(originalExtInfo=row.ext_info, updateExtInfo=None)
+        base.update({"original" + name: value for name, value in original.items()})
+        base.update({"updated" + name: value for name, value in updated.items() if name != "ExtInfo"})
+        base["updateExtInfo"] = updated["ExtInfo"]  # sic: Nacos's field is `updateExtInfo`
         return base
 
     async def history_previous(self, call: Call) -> Response:
-        config_id = call.params.integer("id")
+        config_id = long_param(call.params, "id")
         row = await self.service.history_previous(config_id)
         if row is None:
             raise NotFound(f"previous config history for id = {config_id} not exist")

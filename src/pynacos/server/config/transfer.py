@@ -131,11 +131,11 @@ class ConfigTransfer:
 async def _uploaded_file(call: Call) -> bytes | None:
     if not call.headers.get("content-type", "").startswith("multipart/form-data"):
         return None
-    form = await call.request.form(max_part_size=64 * 1024 * 1024)
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        return None
-    data = await upload.read()
+    async with call.request.form(max_part_size=64 * 1024 * 1024) as form:  # closes the spooled upload files
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            return None
+        data = await upload.read()
     return data or None
 
 

@@ -11,7 +11,7 @@ from pynacos.server.auth.policy import AUTHENTICATED, Policy, Secured
 from pynacos.server.config import validation
 from pynacos.server.errors import MissingParameter
 from pynacos.server.http import Call
-from pynacos.server.namespaces.service import NamespaceRejected, NamespaceService, normalise
+from pynacos.server.namespaces.service import NamespaceRejected, NamespaceService, check_name, normalise
 from pynacos.server.routing import Route, route
 
 NAMESPACE_WRITE = Secured("w", resource="console/namespaces")
@@ -82,7 +82,11 @@ class NamespaceRoutes:
         p = call.params
         namespace_id, name = p.required("namespace"), p.required("namespaceShowName")
         validation.check_namespace(namespace_id)
-        validation.check_show_name(name)
+        try:
+            check_name(name)  # Nacos's param check skips `namespaceShowName`: an illegal name is a `false`
+        except NamespaceRejected:
+            return http.boolean(False)
+        validation.check_show_name(name)  # the length bound still holds
         try:
             await self.service.update(namespace_id, name, p.get("namespaceDesc"))
         except NamespaceRejected:
