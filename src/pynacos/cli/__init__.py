@@ -55,3 +55,47 @@ def settings_doc() -> None:
     from pynacos.server.settings import reference_markdown
 
     click.echo(reference_markdown(), nl=False)
+
+
+@main.command()
+@click.option("--home", type=click.Path(file_okay=False), default=None, help="Check this settings directory.")
+@click.option("--server", "server_url", default=None, help="Check a running server, e.g. http://127.0.0.1:8848/nacos.")
+@click.option("--username", default=None, help="Also try one login with these credentials.")
+@click.option("--password", default=None, envvar="NACOS_PASSWORD", help="(or NACOS_PASSWORD)")
+def doctor(home: str | None, server_url: str | None, username: str | None, password: str | None) -> None:
+    """Explain auth problems (secret, identity, TTL, risky switches, login, clock skew) and their fixes."""
+    from pynacos.cli.doctor import check_server, check_settings
+
+    if home is None and server_url is None:
+        raise click.UsageError("give --home DIR, --server URL, or both")
+    findings = (check_settings(home) if home else []) + (
+        check_server(server_url, username, password) if server_url else []
+    )
+    for finding in findings:
+        click.echo(finding.line())
+    if any(f.level == "problem" for f in findings):
+        raise SystemExit(1)
+
+
+@main.group()
+def user() -> None:
+    """User management on the server's own database."""
+
+
+@user.command("init-admin")
+@click.option("--home", type=click.Path(file_okay=False), default=".", show_default=True)
+@click.option("--password", default=None, help="Password for `nacos` (default: a random one, printed).")
+def init_admin(home: str, password: str | None) -> None:
+    """Create the first admin `nacos` (ROLE_ADMIN) if none exists."""
+    import asyncio
+
+    from pynacos.cli.admin import create_first_admin
+    from pynacos.server.errors import NacosError
+
+    try:
+        created = asyncio.run(create_first_admin(Path(home), password))
+    except NacosError as exc:
+        raise click.ClickException(exc.detail) from None
+    if created is None:
+        raise click.ClickException("an admin already exists; nothing changed")
+    click.echo(f"username: nacos\npassword: {created}")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from pynacos.server.auth import passwords
@@ -98,11 +97,10 @@ class Directory:
 class Accounts:
     """Account changes with Nacos's messages; every one revokes what it must."""
 
-    def __init__(self, store: AuthStore, tokens: TokenService, on_change: Callable[[], None]) -> None:
+    def __init__(self, store: AuthStore, tokens: TokenService) -> None:
         self.store = store
         self.tokens = tokens
         self.directory = Directory()
-        self.on_change = on_change
         self._lock = asyncio.Lock()
 
     async def load(self) -> None:
@@ -122,10 +120,10 @@ class Accounts:
             hashed = await asyncio.to_thread(passwords.hash_password, password)
             await self.store.add_user(username, hashed)
             self.directory.users[username] = hashed
-        self.on_change()
 
     async def create_admin(self, password: str) -> bool:
         """The first admin, atomically: False when an admin already exists."""
+        check_new_credentials(DEFAULT_ADMIN, password)
         async with self._lock:
             if self.directory.has_admin():
                 return False
@@ -136,7 +134,6 @@ class Accounts:
                 raise BadRequest(f"user '{DEFAULT_ADMIN}' exists without {ADMIN_ROLE}") from None
             self.directory.users[DEFAULT_ADMIN] = hashed
             self.directory.bindings.append((DEFAULT_ADMIN, ADMIN_ROLE))
-        self.on_change()
         return True
 
     async def delete_user(self, username: str) -> None:
@@ -147,7 +144,6 @@ class Accounts:
             await self.store.delete_user(username, instant)
             self.directory.users.pop(username, None)
             self.directory.bindings = [b for b in self.directory.bindings if b[0] != username]
-        self.on_change()
 
     async def set_password(self, username: str, password: str) -> None:
         check_new_credentials(username, password)
@@ -157,7 +153,6 @@ class Accounts:
             hashed = await asyncio.to_thread(passwords.hash_password, password)
             await self.store.set_password(username, hashed, self.tokens.revoke_user(username))
             self.directory.users[username] = hashed
-        self.on_change()
 
     async def add_role(self, role: str, username: str) -> None:
         if role == ADMIN_ROLE:
@@ -169,7 +164,6 @@ class Accounts:
                 raise BadRequest(f"user '{username}' already bound to the role '{role}'!")
             await self.store.add_role(username, role, self.tokens.revoke_user(username))
             self.directory.bindings.append((username, role))
-        self.on_change()
 
     async def delete_role(self, role: str, username: str | None) -> None:
         if role == ADMIN_ROLE:
@@ -179,7 +173,6 @@ class Accounts:
             revoked = {user: self.tokens.revoke_user(user) for user in affected}
             await self.store.delete_role(role, username, revoked)
             self.directory.bindings = [b for b in self.directory.bindings if not (b[1] == role and b[0] in affected)]
-        self.on_change()
 
     async def add_permission(self, role: str, resource: str, action: str) -> None:
         if action not in ACTIONS:
@@ -192,14 +185,12 @@ class Accounts:
             except Duplicate:
                 raise BadRequest("permission already exist!") from None
             self.directory.permissions.append(Permission(role, resource, action))
-        self.on_change()
 
     async def delete_permission(self, role: str, resource: str, action: str) -> None:
         async with self._lock:
             await self.store.delete_permission(role, resource, action)
             gone = Permission(role, resource, action)
             self.directory.permissions = [p for p in self.directory.permissions if p != gone]
-        self.on_change()
 
 
 def check_new_credentials(username: str, password: str) -> None:

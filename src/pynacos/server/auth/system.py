@@ -111,7 +111,7 @@ class AuthSystem:
         self.settings = settings
         self.bootstrap_file = settings.data_path / "bootstrap.token"
         self.tokens = TokenService(codec_for(settings), settings.token_expire_seconds, settings.token_cache_enable)
-        self.accounts = Accounts(AuthStore(engine), self.tokens, on_change=lambda: None)
+        self.accounts = Accounts(AuthStore(engine), self.tokens)
         self.throttle = LoginThrottle()
         context = PluginContext(self.accounts, self.tokens, self.throttle)
         self.nacos = NacosPlugin(context)
