@@ -51,9 +51,13 @@ def test_doctor_flags_short_and_long_ttl(tmp_path: Path) -> None:
 def test_init_admin_then_doctor_against_the_running_server(tmp_path: Path) -> None:
     home = tmp_path / "home"
     write_props(home, "nacos.core.auth.enabled=true", f"nacos.core.auth.plugin.nacos.token.secret.key={KEY}")
-    server = ServerProcess(home, {
-        "nacos.core.auth.enabled": "true", "nacos.core.auth.plugin.nacos.token.secret.key": KEY,
-    })
+    server = ServerProcess(
+        home,
+        {
+            "nacos.core.auth.enabled": "true",
+            "nacos.core.auth.plugin.nacos.token.secret.key": KEY,
+        },
+    )
     server.start()
     try:
         before = CliRunner().invoke(main, ["doctor", "--server", server.base])

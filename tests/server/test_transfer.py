@@ -256,3 +256,13 @@ async def test_import_namespace_goes_through_the_param_check(client: httpx.Async
     assert response.text == (
         "Param 'namespaceId/tenant' is illegal, illegal characters should not appear in the param.\r\n"
     )
+
+
+async def test_import_with_a_malformed_multipart_body_is_400(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        CFG, params={"import": "true"}, content=b"garbage", headers={"Content-Type": "multipart/form-data"}
+    )
+    assert (response.status_code, response.text) == (
+        400,
+        "caused: malformed multipart body: Missing boundary in multipart.;",
+    )

@@ -101,6 +101,7 @@ class NacosApp:
             return
         self.ready.set()
         log.info("ready: %d configs, %d namespaces", self.configs.count(), len(self.namespaces.all()))
+        self._tasks.append(asyncio.create_task(self.auth.refresh_forever()))
         if self.settings.retention_days > 0:
             self._tasks.append(asyncio.create_task(self._purge_history_forever()))
         if self.reload_settings is not None:

@@ -267,3 +267,30 @@ async def test_auth_off_lets_everything_through(tmp_path: object) -> None:
             assert (await client.get("/v1/auth/users", params={"pageNo": 1, "pageSize": 5})).status_code == 200
     finally:
         await app.stop()
+
+
+async def test_unknown_user_and_wrong_password_take_similar_time(client: httpx.AsyncClient) -> None:
+    import statistics
+    import time
+
+    async def timed(username: str) -> float:
+        started = time.perf_counter()
+        await client.post("/v1/auth/login", data={"username": username, "password": "wrong-pass"})
+        return time.perf_counter() - started
+
+    known = [await timed("nacos") for _ in range(6)]  # stays under the 10-failure lock
+    unknown = [await timed(f"ghost{i}") for i in range(6)]
+    ratio = statistics.median(unknown) / statistics.median(known)
+    assert 0.5 < ratio < 2.0
+
+
+async def test_forwarded_for_from_an_untrusted_peer_does_not_move_the_ip_counter(app: NacosApp) -> None:
+    async with asgi_client(app, "10.9.9.9") as client:
+        for i in range(3):
+            await client.post(
+                "/v1/auth/login",
+                data={"username": f"x{i}", "password": "bad-pass1"},
+                headers={"X-Forwarded-For": "1.2.3.4"},
+            )
+    assert "1.2.3.4" not in app.auth.throttle._ips
+    assert len(app.auth.throttle._ips["10.9.9.9"]) == 3

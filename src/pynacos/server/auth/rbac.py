@@ -104,11 +104,14 @@ class Accounts:
         self._lock = asyncio.Lock()
 
     async def load(self) -> None:
-        self.directory.users = await self.store.load_users()
-        self.directory.bindings = await self.store.load_roles()
-        self.directory.permissions = [Permission(*row) for row in await self.store.load_permissions()]
-        self.tokens.not_before_ms.update(await self.store.load_not_before())
-        self.tokens.revoked.update(await self.store.load_revoked())
+        """Read everything from the database (at start, then every 15 s to pick up offline changes)."""
+        async with self._lock:
+            self.directory.users = await self.store.load_users()
+            self.directory.bindings = await self.store.load_roles()
+            self.directory.permissions = [Permission(*row) for row in await self.store.load_permissions()]
+            for user, instant in (await self.store.load_not_before()).items():
+                self.tokens.not_before_ms[user] = max(instant, self.tokens.not_before_ms.get(user, 0))
+            self.tokens.revoked.update(await self.store.load_revoked())
 
     async def create_user(self, username: str, password: str) -> None:
         if username == DEFAULT_ADMIN:

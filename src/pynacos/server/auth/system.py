@@ -12,8 +12,10 @@ stays, the error is logged) instead of leaving every token check failing as Naco
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
+import time
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,6 +32,7 @@ from pynacos.server.storage.users import AuthStore
 
 log = logging.getLogger("pynacos.auth")
 MAX_TTL = 604800
+REFRESH_INTERVAL = 15.0
 DOCS = keys.DOCS
 EMPTY_TYPE = "ErrCode:50001, ErrMsg:Invalid auth type, Please set `nacos.core.auth.system.type`, detail: " + DOCS
 EMPTY_IDENTITY = (
@@ -125,6 +128,18 @@ class AuthSystem:
         self.tokens.forget_expired()
         if not self.accounts.directory.has_admin():
             self._write_bootstrap_token()
+
+    async def refresh_forever(self) -> None:
+        """Nacos reloads users, roles and permissions every 15 s; changes made by `pynacos user` or by
+        another process sharing the database show up here within that time."""
+        while True:
+            await asyncio.sleep(REFRESH_INTERVAL)
+            try:
+                await self.accounts.load()
+                self.tokens.forget_expired()
+                await self.accounts.store.purge_revoked(int(time.time()))
+            except Exception:
+                log.exception("reloading users, roles and permissions failed; keeping the previous ones")
 
     def _write_bootstrap_token(self) -> None:
         path = self.bootstrap_file

@@ -15,13 +15,14 @@ from typing import Any
 
 import yaml
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
 from starlette.responses import Response
 
 from pynacos.server import http
 from pynacos.server.config import validation
 from pynacos.server.config.models import Config, ConfigKey, Publish
 from pynacos.server.config.service import ConfigService, Search
-from pynacos.server.errors import NacosError
+from pynacos.server.errors import BadRequest, NacosError
 from pynacos.server.http import Call, Params
 from pynacos.server.namespaces.service import normalise
 
@@ -131,11 +132,14 @@ class ConfigTransfer:
 async def _uploaded_file(call: Call) -> bytes | None:
     if not call.headers.get("content-type", "").startswith("multipart/form-data"):
         return None
-    async with call.request.form(max_part_size=64 * 1024 * 1024) as form:  # closes the spooled upload files
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            return None
-        data = await upload.read()
+    try:
+        async with call.request.form(max_part_size=64 * 1024 * 1024) as form:  # closes the spooled upload files
+            upload = form.get("file")
+            if not isinstance(upload, UploadFile):
+                return None
+            data = await upload.read()
+    except MultiPartException as exc:  # a client error, not a server fault
+        raise BadRequest(f"malformed multipart body: {exc.message}") from None
     return data or None
 
 
