@@ -259,10 +259,6 @@ async def test_delete_by_ids_needs_ids(client: httpx.AsyncClient) -> None:
     assert "'ids'" in response.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="http.Params refuses every repeated name; `ids` is a list parameter (A.4: comma list or repeated)",
-)
 async def test_delete_by_ids_accepts_repeated_ids(client: httpx.AsyncClient, three: None) -> None:
     response = await client.delete(CFG, params=[("delType", "ids"), ("ids", "1"), ("ids", "2")])
     assert response.json() == {"code": 200, "message": None, "data": True}

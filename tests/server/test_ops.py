@@ -85,9 +85,9 @@ async def test_while_loading_liveness_answers_and_readiness_refuses(loading_app:
         live_v2 = await client.get("/v2/console/health/liveness")
         assert live_v2.json() == {"code": 0, "message": "success", "data": "ok"}
         ready = await client.get("/v1/console/health/readiness")
-        assert (ready.status_code, ready.text) == (500, "config and naming not in readiness")
+        assert (ready.status_code, ready.text) == (503, "config and naming not in readiness")
         ready_v2 = await client.get("/v2/console/health/readiness")
-        assert ready_v2.status_code == 200
+        assert ready_v2.status_code == 503
         assert ready_v2.json() == {"code": 30000, "message": "config not in readiness", "data": None}
         actuator = await client.get("/actuator/health")
         assert (actuator.status_code, actuator.json()) == (503, {"status": "DOWN"})

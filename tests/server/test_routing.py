@@ -202,10 +202,6 @@ async def test_invalid_utf8_in_the_query_is_400(app: NacosApp) -> None:
     assert response.status == 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="http.parse_pairs keeps a bad escape like %ZZ literally; security.md §3 #20 wants 400",
-)
 async def test_invalid_percent_encoding_in_the_form_is_400(client: httpx.AsyncClient) -> None:
     response = await client.post(
         CFG,

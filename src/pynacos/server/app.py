@@ -1,7 +1,7 @@
 """Wiring: build every part from the settings and serve them through the one router.
 
 `create_app` returns a pure ASGI callable. Data is loaded in the background after start-up so that
-liveness answers at once while readiness (and every data route) answers 503 until the load is done.
+liveness answers at once while readiness (and every data route) answers 503 until the load is done (Nacos: 500).
 """
 
 from __future__ import annotations

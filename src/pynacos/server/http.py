@@ -8,6 +8,7 @@ must never read two different values.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 
 MAX_PARAMS = 1000
 NAMESPACE_ALIASES = ("namespaceId", "tenant", "namespace")
+#: parameters that are lists by nature, so repeating them adds values instead of conflicting
+LIST_PARAMS = frozenset({"ids"})
+_BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 JSON_UTF8 = "application/json;charset=UTF-8"
 TEXT_UTF8 = "text/plain;charset=UTF-8"
 NO_CACHE = {
@@ -46,7 +50,9 @@ class Params(Mapping[str, str]):
         for count, (name, value) in enumerate(pairs, start=1):
             if count > MAX_PARAMS:
                 raise BadRequest(f"too many parameters, over {MAX_PARAMS}")
-            if values.setdefault(name, value) != value:
+            if name in LIST_PARAMS and name in values:
+                values[name] += "," + value  # Spring joins a repeated list parameter with commas
+            elif values.setdefault(name, value) != value:
                 raise BadRequest(f"parameter '{name}' is given twice with different values")
         self._values = values
 
@@ -119,6 +125,8 @@ def parse_pairs(raw: bytes) -> list[tuple[str, str]]:
     """Decode `a=1&b=2` (`+` is a space, escapes are UTF-8); bad UTF-8 is a 400, not a guess."""
     if not raw:
         return []
+    if _BAD_ESCAPE.search(raw):
+        raise BadRequest("parameters contain an invalid percent-escape")
     try:
         text = raw.decode("ascii")
         return parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")

@@ -50,10 +50,10 @@ class OpsRoutes:
         return http.text("OK")
 
     async def readiness(self, call: Call) -> Response:
-        """500 until the data is loaded, as Nacos (probes and load balancers read any 5xx as not ready)."""
+        """503 until the data is loaded (Nacos: 500); never an empty 200 before that."""
         if self.is_ready():
             return http.text("OK")
-        return http.text("config and naming not in readiness", 500)
+        return http.text("config and naming not in readiness", 503)
 
     async def liveness_v2(self, call: Call) -> Response:
         return http.result("ok")
@@ -61,8 +61,8 @@ class OpsRoutes:
     async def readiness_v2(self, call: Call) -> Response:
         if self.is_ready():
             return http.result("ok")
-        # Nacos answers HTTP 200 here; callers read `code` (protocol B.2)
-        return http.json({"code": 30000, "message": "config not in readiness", "data": None})
+        # Nacos answers HTTP 200 with code 30000 here; the status says it too, so probes need no body
+        return http.json({"code": 30000, "message": "config not in readiness", "data": None}, 503)
 
     async def actuator_health(self, call: Call) -> Response:
         return http.json({"status": "UP" if self.is_ready() else "DOWN"}, 200 if self.is_ready() else 503)
