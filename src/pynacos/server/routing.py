@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -169,6 +170,10 @@ class Router:
             return http.spring_error(exc.http_status, exc.detail, request.scope["path"])
         except NacosError as exc:
             return render_error(exc, entry.style)
+        except SQLAlchemyError as exc:
+            log.error("storage error on %s %s: %s", method, entry.path, exc.__class__.__name__)
+            self.metrics.errors.labels(kind="storage").inc()
+            return render_error(NacosError("storage error, nothing was changed; see the server log"), entry.style)
         except Exception:
             log.exception("unexpected error on %s %s", method, entry.path)
             self.metrics.errors.labels(kind="internal").inc()
