@@ -26,12 +26,16 @@ from pynacos.server.events import ConfigChanged, EventBus
 from pynacos.server.metrics import Metrics
 from pynacos.server.namespaces.http import NamespaceRoutes
 from pynacos.server.namespaces.service import NamespaceService
+from pynacos.server.naming.http import NamingRoutes
+from pynacos.server.naming.http_v2 import NamingRoutesV2
+from pynacos.server.naming.service import NamingService
 from pynacos.server.ops.http import OpsRoutes
 from pynacos.server.routing import Router
 from pynacos.server.settings import PROPERTIES_FILE, Settings, SettingsError
 from pynacos.server.storage.configs import ConfigStore
 from pynacos.server.storage.engine import open_engine
 from pynacos.server.storage.namespaces import NamespaceStore
+from pynacos.server.storage.naming import NamingStore
 
 log = logging.getLogger("pynacos.server")
 RETENTION_INTERVAL = 600.0
@@ -63,6 +67,7 @@ class NacosApp:
         self.configs = ConfigService(
             ConfigStore(self.engine), self.bus, self.namespaces.exists, self.settings.max_content
         )
+        self.naming = NamingService(NamingStore(self.engine))
         self.bus.subscribe(ConfigChanged, lambda event: self.hub.notify(event.key))
         self.metrics.gauge("pynacos_config_count", "Configs held in memory.", lambda: self.configs.count())
         self.metrics.gauge("pynacos_config_listeners", "Held HTTP long polls.", lambda: self.hub.held)
@@ -72,12 +77,15 @@ class NacosApp:
     def _build_router(self) -> Router:
         s = self.settings
         transfer = ConfigTransfer(self.configs, self.namespaces.exists)
+        naming_v1 = NamingRoutes(self.naming, self.namespaces.exists)
         routes = [
             *OpsRoutes(s, self.metrics, self.is_ready, self.auth.guard.state).routes(),
             *self.auth.routes(),
             *ConfigRoutes(self.configs, self.hub, transfer).routes(),
             *ConfigRoutesV2(self.configs).routes(),
             *NamespaceRoutes(self.namespaces, self.configs.count, s.default_tenant_quota).routes(),
+            *naming_v1.routes(),
+            *NamingRoutesV2(naming_v1).routes(),
         ]
         return Router(
             s.context_path,
@@ -95,6 +103,7 @@ class NacosApp:
             await self.auth.load()
             await self.namespaces.load()
             await self.configs.load()
+            await self.naming.load()
         except Exception:
             log.exception("loading data failed; the server stays not-ready")
             self.metrics.errors.labels(kind="storage").inc()
@@ -102,6 +111,8 @@ class NacosApp:
         self.ready.set()
         log.info("ready: %d configs, %d namespaces", self.configs.count(), len(self.namespaces.all()))
         self._tasks.append(asyncio.create_task(self.auth.refresh_forever()))
+        self._tasks.append(asyncio.create_task(self._check_instances_forever()))
+        self._tasks.append(asyncio.create_task(self._clean_services_forever()))
         if self.settings.retention_days > 0:
             self._tasks.append(asyncio.create_task(self._purge_history_forever()))
         if self.reload_settings is not None:
@@ -121,6 +132,21 @@ class NacosApp:
                 self.auth.reload(reload_settings())
             except SettingsError as exc:
                 log.error("application.properties change ignored: %s", exc)
+
+    async def _check_instances_forever(self) -> None:
+        """Ephemeral instances without beats turn unhealthy, then are removed (naming/service.py)."""
+        while True:
+            await asyncio.sleep(self.settings.naming_check_interval_ms / 1000)
+            self.naming.expire()
+
+    async def _clean_services_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.empty_service_interval_ms / 1000)
+            try:
+                await self.naming.remove_empty_services(self.settings.empty_service_expired_ms)
+            except Exception:
+                log.exception("removing empty services failed")
+                self.metrics.errors.labels(kind="storage").inc()
 
     async def _purge_history_forever(self) -> None:
         while True:

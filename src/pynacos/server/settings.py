@@ -206,6 +206,27 @@ class Settings:
         env="PYNACOS_LONGPOLL_MAX_PER_IP",
         parse=parse_int,
     )
+    naming_check_interval_ms: int = option(
+        5000,
+        "pynacos.naming.health.check.interval",
+        "How often ephemeral instances are checked for missed beats (ms).",
+        env="PYNACOS_NAMING_CHECK_INTERVAL",
+        parse=parse_int,
+    )
+    empty_service_interval_ms: int = option(
+        60000,
+        "nacos.naming.clean.empty-service.interval",
+        "How often services without instances are looked for (ms).",
+        env="PYNACOS_NAMING_EMPTY_SERVICE_INTERVAL",
+        parse=parse_int,
+    )
+    empty_service_expired_ms: int = option(
+        60000,
+        "nacos.naming.clean.empty-service.expired-time",
+        "A service without instances, untouched this long (ms), is deleted.",
+        env="PYNACOS_NAMING_EMPTY_SERVICE_EXPIRED",
+        parse=parse_int,
+    )
     access_log: bool = option(
         False,
         "pynacos.access.log",

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -158,4 +159,34 @@ revoked_tokens = Table(
     metadata,
     Column("digest", String(64), primary_key=True),
     Column("exp", BigInteger, nullable=False),
+)
+
+# Naming state that must be durable. Nacos keeps it in Raft, not SQL, so these tables are pynacos's own.
+naming_services = Table(
+    "pynacos_naming_service",
+    metadata,
+    Column("namespace_id", String(128), primary_key=True),
+    Column("group_name", String(128), primary_key=True),
+    Column("service_name", String(512), primary_key=True),
+    Column("ephemeral", Boolean, nullable=False),
+    Column("has_metadata", Boolean, nullable=False),
+    Column("protect_threshold", Float, nullable=False),
+    Column("metadata", Text, nullable=False),
+    Column("selector", Text, nullable=False),
+)
+
+persistent_instances = Table(
+    "pynacos_persistent_instance",
+    metadata,
+    Column("namespace_id", String(128), primary_key=True),
+    Column("group_name", String(128), primary_key=True),
+    Column("service_name", String(512), primary_key=True),
+    Column("ip", String(128), primary_key=True),
+    Column("port", Integer, primary_key=True),
+    Column("cluster_name", String(64), nullable=False),
+    Column("weight", Float, nullable=False),
+    Column("healthy", Boolean, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("metadata", Text, nullable=False),
+    Column("instance_id", String(1024)),
 )

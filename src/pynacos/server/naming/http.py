@@ -1,0 +1,427 @@
+"""Service registry over HTTP v1 (`/v1/ns/...`), with Nacos's bodies (C.2-C.3); v2 reuses the shapes."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.responses import Response
+
+from pynacos.server import http
+from pynacos.server.auth.policy import AUTHENTICATED, PUBLIC, Secured
+from pynacos.server.http import Call, Params
+from pynacos.server.naming import params as p
+from pynacos.server.naming.models import (
+    DEFAULT_CLUSTER,
+    Instance,
+    NamingError,
+    NamingNotFound,
+    Service,
+    ServiceKey,
+    ServiceMissing,
+)
+from pynacos.server.naming.service import CACHE_MILLIS, Beat, NamingService, instance_id_generator
+from pynacos.server.routing import Route, route
+
+NAMING_READ = Secured("r", p.naming_resources)
+NAMING_WRITE = Secured("w", p.naming_resources)
+SWITCHES: dict[str, Any] = {
+    "masters": None,
+    "adWeightMap": {},
+    "defaultPushCacheMillis": 10000,
+    "clientBeatInterval": 5000,
+    "defaultCacheMillis": 3000,
+    "distroThreshold": 0.7,
+    "healthCheckEnabled": True,
+    "autoChangeHealthCheckEnabled": True,
+    "distroEnabled": True,
+    "enableStandalone": True,
+    "pushEnabled": False,
+    "checkTimes": 3,
+    "httpHealthParams": {"max": 5000, "min": 500, "factor": 0.85},
+    "tcpHealthParams": {"max": 5000, "min": 1000, "factor": 0.75},
+    "mysqlHealthParams": {"max": 3000, "min": 2000, "factor": 0.65},
+    "incrementalList": [],
+    "serverStatusSynchronizationPeriodMillis": 2000,
+    "serviceStatusSynchronizationPeriodMillis": 5000,
+    "disableAddIP": False,
+    "sendBeatOnly": False,
+    "lightBeatEnabled": True,
+    "limitedUrlMap": {},
+    "distroServerExpiredMillis": 10000,
+    "pushGoVersion": "0.1.0",
+    "pushJavaVersion": "0.1.0",
+    "pushPythonVersion": "0.4.3",
+    "pushCVersion": "1.0.12",
+    "pushCSharpVersion": "0.9.0",
+    "enableAuthentication": False,
+    "overriddenServerStatus": None,
+    "defaultInstanceEphemeral": True,
+    "healthCheckWhiteList": [],
+    "name": "00-00---000-NACOS_SWITCH_DOMAIN-000---00-00",
+    "checksum": None,
+}
+
+
+def ok() -> Response:
+    return http.text("ok")
+
+
+def instance_json(key: ServiceKey, instance: Instance) -> dict[str, Any]:
+    """Nacos's Instance JSON, in its key order (null keys omitted)."""
+    shown: dict[str, Any] = {
+        "instanceId": instance.instance_id,
+        "ip": instance.ip,
+        "port": instance.port,
+        "weight": instance.weight,
+        "healthy": instance.healthy,
+        "enabled": instance.enabled,
+        "ephemeral": instance.ephemeral,
+        "clusterName": instance.cluster,
+        "serviceName": key.grouped,
+        "metadata": instance.metadata,
+        "instanceHeartBeatInterval": instance.beat_interval(),
+        "instanceHeartBeatTimeOut": instance.beat_timeout(),
+        "ipDeleteTimeout": instance.delete_timeout(),
+        "instanceIdGenerator": instance_id_generator(instance.metadata),
+    }
+    return {k: v for k, v in shown.items() if v is not None}
+
+
+def service_json(service: Service) -> dict[str, Any]:
+    clusters = sorted({i.cluster for i in service.instances.values()} or {DEFAULT_CLUSTER})
+    return {
+        "namespaceId": service.key.namespace,
+        "groupName": service.key.group,
+        "name": service.key.name,
+        "protectThreshold": service.protect_threshold,
+        "metadata": service.metadata,
+        "selector": {**service.selector, "contextType": "NONE"},
+        "clusters": [{"name": c, "healthChecker": {"type": "NONE"}, "metadata": {}} for c in clusters],
+    }
+
+
+def selector_of(raw: str | None) -> dict[str, Any]:
+    """Only `none` (and `label`, treated as none: it needs a CMDB) selectors exist."""
+    if raw is None or not raw.strip():
+        return {"type": "none"}
+    try:
+        selector = json.loads(raw)
+    except ValueError:
+        raise NamingError("not match any type of selector!") from None
+    if not isinstance(selector, dict) or selector.get("type") not in ("none", "label"):
+        raise NamingError("not match any type of selector!")
+    return selector
+
+
+def threshold_of(raw: str | None, required: bool = False) -> float:
+    if raw is None or not raw.strip():
+        if required:
+            raise NamingError("Parameter 'protectThreshold' is missing")
+        return 0.0
+    try:
+        return float(raw)
+    except ValueError:
+        raise NamingError(f'For input string: "{raw}"') from None
+
+
+class NamingRoutes:
+    def __init__(self, service: NamingService, namespace_exists: Callable[[str], bool]) -> None:
+        self.service = service
+        self.namespace_exists = namespace_exists
+
+    def routes(self) -> list[Route]:
+        base = "/v1/ns"
+        routes = [
+            route(f"{base}/instance", "POST", self.register, NAMING_WRITE),
+            route(f"{base}/instance", "DELETE", self.deregister, NAMING_WRITE),
+            route(f"{base}/instance", "PUT", self.update, NAMING_WRITE),
+            route(f"{base}/instance", "PATCH", self.patch, NAMING_WRITE),
+            route(f"{base}/instance", "GET", self.detail, NAMING_READ),
+            route(f"{base}/instance/list", "GET", self.list, NAMING_READ),
+            route(f"{base}/instance/beat", "PUT", self.beat, NAMING_WRITE),
+            route(f"{base}/instance/statuses", "GET", self.statuses, AUTHENTICATED),
+            route(f"{base}/health/instance", "PUT", self.set_health, NAMING_WRITE),
+            route(f"{base}/health", "PUT", self.set_health, NAMING_WRITE),
+            route(f"{base}/service", "POST", self.create_service, NAMING_WRITE),
+            route(f"{base}/service", "DELETE", self.delete_service, NAMING_WRITE),
+            route(f"{base}/service", "PUT", self.update_service, NAMING_WRITE),
+            route(f"{base}/service", "GET", self.get_service, NAMING_READ),
+            route(f"{base}/service/list", "GET", self.list_services, NAMING_READ),
+            route(f"{base}/catalog/services", "GET", self.catalog_services, NAMING_READ),
+            route(f"{base}/catalog/instances", "GET", self.catalog_instances, NAMING_READ),
+            route(f"{base}/catalog/service", "GET", self.catalog_service, NAMING_READ),
+        ]
+        for ops in ("operator", "ops"):
+            routes.append(route(f"{base}/{ops}/metrics", "GET", self.metrics, PUBLIC))
+            routes.append(route(f"{base}/{ops}/switches", "GET", self.switches, AUTHENTICATED))
+        return routes
+
+    def _writable(self, key: ServiceKey) -> ServiceKey:
+        if key.namespace != "public" and not self.namespace_exists(key.namespace):
+            raise NamingError(f"namespace '{key.namespace}' does not exist; create it first")
+        return key
+
+    async def register(self, call: Call) -> Response:
+        key = self._writable(p.service_key(call.params))
+        await self.service.register(key, p.instance_of(call.params))
+        return ok()
+
+    async def deregister(self, call: Call) -> Response:
+        key = p.service_key(call.params)
+        instance = p.instance_of(call.params)
+        await self.service.deregister(key, instance.ip, instance.port, instance.ephemeral)
+        return ok()
+
+    async def update(self, call: Call) -> Response:
+        key = p.service_key(call.params)
+        self.service.set_override(key, p.instance_of(call.params))
+        return ok()
+
+    async def patch(self, call: Call) -> Response:
+        params = call.params
+        key = p.service_key(params)
+        ip, port = p.check_ip(p.required(params, "ip")), p.port_of(params.get("port"))
+        changes: dict[str, Any] = {}
+        if params.get("weight") is not None:
+            changes["weight"] = p.weight_of(params.get("weight"))
+        if params.get("enabled") is not None:
+            changes["enabled"] = p.to_boolean(params.get("enabled"), True)
+        if params.get("metadata") is not None:
+            changes["metadata"] = p.metadata_of(params.get("metadata"))
+        self.service.patch_override(key, ip, port, p.cluster_of(params, "clusterName", "cluster"), changes)
+        return ok()
+
+    def _detail(self, params: Params, clusters: tuple[str, ...]) -> dict[str, Any]:
+        key = p.service_key(params)
+        ip, port = p.check_ip(p.required(params, "ip")), p.port_of(params.get("port"))
+        cluster = p.cluster_of(params, *clusters)
+        if key not in self.service.services or not self.service.services[key].instances:
+            raise NamingNotFound(f"no ips found for cluster {cluster} in service {key.grouped}")
+        instance = self.service.find(key, ip, port, cluster)
+        if instance is None:
+            raise NamingNotFound("no matched ip found!")
+        return {
+            "service": key.grouped,
+            "ip": instance.ip,
+            "port": instance.port,
+            "clusterName": instance.cluster,
+            "weight": instance.weight,
+            "healthy": instance.healthy,
+            "instanceId": instance.instance_id,
+            "metadata": instance.metadata,
+        }
+
+    async def detail(self, call: Call) -> Response:
+        return http.json(self._detail(call.params, ("clusterName",)))
+
+    def list_body(self, params: Params, clusters_param: str) -> dict[str, Any]:
+        key = p.service_key(params)
+        clusters_text = params.get(clusters_param, "")
+        clusters = [c.strip() for c in clusters_text.split(",") if c.strip()]
+        for cluster in clusters:
+            p.cluster_of(Params([("c", cluster)]), "c")
+        healthy_only = (params.get("healthyOnly") or params.get("healthOnly") or "").strip().lower() == "true"
+        hosts, protected = self.service.select(key, clusters, healthy_only)
+        return {
+            "name": key.grouped,
+            "groupName": key.group,
+            "clusters": clusters_text,
+            "cacheMillis": CACHE_MILLIS,
+            "hosts": [instance_json(key, i) for i in hosts],
+            "lastRefTime": int(time.time() * 1000),
+            "checksum": "",
+            "allIPs": False,
+            "reachProtectionThreshold": protected,
+            "valid": True,
+        }
+
+    async def list(self, call: Call) -> Response:
+        return http.json(self.list_body(call.params, "clusters"))
+
+    async def beat(self, call: Call) -> Response:
+        return http.json(await self.beat_body(call.params))
+
+    async def beat_body(self, params: Params) -> dict[str, Any]:
+        key = p.service_key(params)
+        info = p.beat_info(params.get("beat"))
+        ip = str(info.get("ip", "")) if info and info.get("ip") else params.get("ip", "")
+        port_raw = str(info["port"]) if info and info.get("port") is not None else params.get("port", "0")
+        ip, port = p.check_ip(ip) if ip else ip, p.port_of(port_raw or "0")
+        cluster = p.cluster_of(params, "clusterName")
+        if info and str(info.get("cluster") or "").strip():
+            cluster = p.cluster_of(Params([("cluster", str(info["cluster"]))]), "cluster")
+        beat = Beat(ip, port, cluster, info)
+        code = await self.service.beat(self._writable(key) if info else key, beat, lambda: self._from_beat(beat))
+        interval = self.service.beat_interval(key, ip, port)
+        return {"clientBeatInterval": interval, "code": code, "lightBeatEnabled": True}
+
+    def _from_beat(self, beat: Beat) -> Instance:
+        info = beat.info or {}
+        metadata = info.get("metadata") or {}
+        instance = Instance(
+            ip=beat.ip,
+            port=beat.port,
+            cluster=beat.cluster,
+            weight=p.weight_of(str(info.get("weight") or 1.0)),
+            ephemeral=True,
+            metadata={str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, dict) else {},
+        )
+        return p.validate_instance(instance)
+
+    async def statuses(self, call: Call) -> Response:
+        raw = p.required(call.params, "key")
+        namespace, _, grouped = raw.rpartition("##")
+        group, sep, name = grouped.partition("@@")
+        if not sep or not group or not name:
+            raise NamingError(p.FORMAT_TEXT)
+        service = self.service.services.get(ServiceKey(namespace or "public", group, name))
+        ips = [f"{i.ip}:{i.port}_{str(i.healthy).lower()}" for i in (service.instances.values() if service else [])]
+        return http.json({"ips": ips})
+
+    async def set_health(self, call: Call) -> Response:
+        params = call.params
+        healthy_raw = params.get("healthy", params.get("valid"))
+        if healthy_raw is None:
+            raise NamingError("Param 'healthy' is required.")
+        key = p.service_key(params)
+        ip, port = p.check_ip(p.required(params, "ip")), p.port_of(params.get("port"))
+        service = self.service.services.get(key)
+        instance = service.instances.get((ip, port, False)) if service else None
+        if instance is not None:
+            instance.healthy = p.to_boolean(healthy_raw, True)
+        return ok()
+
+    async def create_service(self, call: Call) -> Response:
+        params = call.params
+        key = self._writable(p.service_key(params))
+        service = Service(
+            key,
+            ephemeral=False,
+            protect_threshold=threshold_of(params.get("protectThreshold")),
+            metadata=p.metadata_of(params.get("metadata")),
+            selector=selector_of(params.get("selector")),
+        )
+        await self.service.create_service(service)
+        return ok()
+
+    async def delete_service(self, call: Call) -> Response:
+        await self.service.delete_service(p.service_key(call.params))
+        return ok()
+
+    async def update_service(self, call: Call) -> Response:
+        params = call.params
+        key = p.service_key(params)
+        await self.service.update_service(
+            key,
+            threshold_of(params.get("protectThreshold"), required=True),
+            p.metadata_of(params.get("metadata")),
+            selector_of(params.get("selector")),
+        )
+        return ok()
+
+    async def get_service(self, call: Call) -> Response:
+        key = p.service_key(call.params)
+        service = self.service.services.get(key)
+        if service is None:
+            raise ServiceMissing(f"service not found, namespace: {key.namespace}, serviceName: {key.grouped}")
+        return http.json(service_json(service))
+
+    def page(self, params: Params, default_size: int | None = None) -> tuple[int, int]:
+        sizes = []
+        for name, default in (("pageNo", 1 if default_size else None), ("pageSize", default_size)):
+            raw = params.get(name, "").strip()
+            if not raw:
+                if default is None:
+                    raise NamingError(f"Parameter '{name}' is missing")
+                sizes.append(default)
+                continue
+            try:
+                sizes.append(int(raw))
+            except ValueError:
+                raise NamingError(f'For input string: "{raw}"') from None
+        if sizes[0] <= 0 or sizes[1] <= 0:
+            raise NamingError("pageNo and pageSize must be greater than zero")
+        return sizes[0], sizes[1]
+
+    async def list_services(self, call: Call) -> Response:
+        page_no, page_size = self.page(call.params)
+        namespace = p.namespace_of(call.params)
+        names = self.service.service_names(namespace, call.params.get("groupName", "").strip() or "DEFAULT_GROUP")
+        return http.json({"count": len(names), "doms": names[(page_no - 1) * page_size : page_no * page_size]})
+
+    async def metrics(self, call: Call) -> Response:
+        if p.to_boolean(call.params.get("onlyStatus"), True):
+            return http.json({"status": "UP"})
+        return http.json(self.metrics_body())
+
+    def metrics_body(self) -> dict[str, Any]:
+        services, instances = len(self.service.services), self.service.instance_count()
+        return {
+            "status": "UP",
+            "serviceCount": services,
+            "instanceCount": instances,
+            "subscribeCount": 0,
+            "responsibleInstanceCount": instances,
+            "clientCount": instances,
+            "connectionBasedClientCount": 0,
+            "ephemeralIpPortClientCount": instances,
+            "persistentIpPortClientCount": 0,
+            "responsibleClientCount": instances,
+            "cpu": 0.0,
+            "load": 0.0,
+            "mem": 0.0,
+        }
+
+    async def switches(self, call: Call) -> Response:
+        return http.json(SWITCHES)
+
+    async def catalog_services(self, call: Call) -> Response:
+        params = call.params
+        page_no, page_size = self.page(params)
+        name_part, group_part = params.get("serviceNameParam", ""), params.get("groupNameParam", "")
+        skip_empty = p.to_boolean(params.get("hasIpCount"), False)
+        rows = []
+        for service in self.service.in_namespace(p.namespace_of(params)):
+            if name_part not in service.key.name or group_part not in service.key.group:
+                continue
+            if skip_empty and not service.instances:
+                continue
+            rows.append(self._catalog_row(service))
+        return http.json({"count": len(rows), "serviceList": rows[(page_no - 1) * page_size : page_no * page_size]})
+
+    def _catalog_row(self, service: Service) -> dict[str, Any]:
+        instances = list(service.instances.values())
+        healthy = sum(1 for i in instances if i.healthy)
+        trigger = bool(instances) and healthy / len(instances) <= service.protect_threshold
+        return {
+            "name": service.key.name,
+            "groupName": service.key.group,
+            "clusterCount": len({i.cluster for i in instances}),
+            "ipCount": len(instances),
+            "healthyInstanceCount": healthy,
+            "triggerFlag": str(trigger).lower(),
+        }
+
+    async def catalog_instances(self, call: Call) -> Response:
+        params = call.params
+        key = p.service_key(params)
+        cluster = p.cluster_of(params, "clusterName")
+        page_no, page_size = self.page(params)
+        service = self.service.services.get(key)
+        if service is None:
+            raise NamingNotFound(f"service {key.grouped} is not found!")
+        shown = [self.service.effective(service, i) for i in service.instances.values() if i.cluster == cluster]
+        items = [instance_json(key, i) for i in shown][(page_no - 1) * page_size : page_no * page_size]
+        return http.json({"list": items, "count": len(shown)})
+
+    async def catalog_service(self, call: Call) -> Response:
+        key = p.service_key(call.params)
+        service = self.service.services.get(key)
+        if service is None:
+            raise NamingNotFound(f"service {key.grouped} is not found!")
+        body = service_json(service)
+        detail = {k: body[k] for k in ("name", "groupName", "protectThreshold", "selector", "metadata")}
+        return http.json({"service": detail, "clusters": body["clusters"]})

@@ -1,0 +1,138 @@
+"""Service registry over HTTP v2 (`/v2/ns/...`): v1 semantics in the `{code,message,data}` envelope."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from pynacos.server import http
+from pynacos.server.auth.policy import AUTHENTICATED, PUBLIC
+from pynacos.server.http import Call
+from pynacos.server.naming import params as p
+from pynacos.server.naming.http import NAMING_READ, NAMING_WRITE, SWITCHES, NamingRoutes, selector_of, threshold_of
+from pynacos.server.naming.models import Service, ServiceMissing
+from pynacos.server.routing import Route, route
+
+V2_CLUSTER = ("clusterName",)
+
+
+class NamingRoutesV2:
+    def __init__(self, v1: NamingRoutes) -> None:
+        self.v1 = v1
+        self.service = v1.service
+
+    def routes(self) -> list[Route]:
+        base = "/v2/ns"
+        routes = [
+            route(f"{base}/instance", "POST", self.register, NAMING_WRITE, "v2"),
+            route(f"{base}/instance", "DELETE", self.deregister, NAMING_WRITE, "v2"),
+            route(f"{base}/instance", "PUT", self.update, NAMING_WRITE, "v2"),
+            route(f"{base}/instance", "PATCH", self.v1.patch, NAMING_WRITE, "v2"),
+            route(f"{base}/instance", "GET", self.detail, NAMING_READ, "v2"),
+            route(f"{base}/instance/list", "GET", self.list, NAMING_READ, "v2"),
+            route(f"{base}/instance/beat", "PUT", self.v1.beat, NAMING_WRITE, "v2"),
+            route(f"{base}/health/instance", "PUT", self.set_health, NAMING_WRITE, "v2"),
+            route(f"{base}/health", "PUT", self.set_health, NAMING_WRITE, "v2"),
+            route(f"{base}/service", "POST", self.create_service, NAMING_WRITE, "v2"),
+            route(f"{base}/service", "DELETE", self.delete_service, NAMING_WRITE, "v2"),
+            route(f"{base}/service", "PUT", self.update_service, NAMING_WRITE, "v2"),
+            route(f"{base}/service", "GET", self.get_service, NAMING_READ, "v2"),
+            route(f"{base}/service/list", "GET", self.list_services, NAMING_READ, "v2"),
+        ]
+        for ops in ("operator", "ops"):
+            routes.append(route(f"{base}/{ops}/metrics", "GET", self.metrics, PUBLIC, "v2"))
+            routes.append(route(f"{base}/{ops}/switches", "GET", self.switches, AUTHENTICATED, "v2"))
+        return routes
+
+    async def register(self, call: Call) -> Response:
+        key = self.v1._writable(p.service_key(call.params))
+        await self.service.register(key, p.instance_of(call.params, enable_alias=False, cluster_names=V2_CLUSTER))
+        return http.result("ok")
+
+    async def deregister(self, call: Call) -> Response:
+        key = p.service_key(call.params)
+        instance = p.instance_of(call.params, enable_alias=False, cluster_names=V2_CLUSTER)
+        await self.service.deregister(key, instance.ip, instance.port, instance.ephemeral)
+        return http.result("ok")
+
+    async def update(self, call: Call) -> Response:
+        key = p.service_key(call.params)
+        self.service.set_override(key, p.instance_of(call.params, enable_alias=False, cluster_names=V2_CLUSTER))
+        return http.result("ok")
+
+    async def detail(self, call: Call) -> Response:
+        body = self.v1._detail(call.params, V2_CLUSTER)
+        body["serviceName"] = body.pop("service")
+        return http.result(body)
+
+    async def list(self, call: Call) -> Response:
+        return http.result(self.v1.list_body(call.params, "clusterName"))
+
+    async def set_health(self, call: Call) -> Response:
+        await self.v1.set_health(call)
+        return http.result("ok")
+
+    async def create_service(self, call: Call) -> Response:
+        params = call.params
+        key = self.v1._writable(p.service_key(params))
+        service = Service(
+            key,
+            ephemeral=p.to_boolean(params.get("ephemeral"), False),
+            protect_threshold=threshold_of(params.get("protectThreshold")),
+            metadata=p.metadata_of(params.get("metadata")),
+            selector=selector_of(params.get("selector")),
+        )
+        await self.service.create_service(service)
+        return http.result("ok")
+
+    async def delete_service(self, call: Call) -> Response:
+        await self.service.delete_service(p.service_key(call.params))
+        return http.result("ok")
+
+    async def update_service(self, call: Call) -> Response:
+        params = call.params
+        await self.service.update_service(
+            p.service_key(params),
+            threshold_of(params.get("protectThreshold")),
+            p.metadata_of(params.get("metadata")),
+            selector_of(params.get("selector")),
+        )
+        return http.result("ok")
+
+    async def get_service(self, call: Call) -> Response:
+        key = p.service_key(call.params)
+        service = self.service.services.get(key)
+        if service is None:
+            raise ServiceMissing(f"service not found, namespace: {key.namespace}, serviceName: {key.grouped}")
+        clusters = sorted({i.cluster for i in service.instances.values()} or {"DEFAULT"})
+        return http.result(
+            {
+                "namespace": key.namespace,
+                "serviceName": key.name,
+                "groupName": key.group,
+                "clusterMap": {
+                    c: {"clusterName": c, "healthChecker": {"type": "NONE"}, "metadata": {}, "hosts": None}
+                    for c in clusters
+                },
+                "metadata": service.metadata,
+                "protectThreshold": service.protect_threshold,
+                "selector": {**service.selector, "contextType": "NONE"},
+                "ephemeral": service.ephemeral,
+            }
+        )
+
+    async def list_services(self, call: Call) -> Response:
+        page_no, page_size = self.v1.page(call.params, default_size=20)
+        page_size = min(page_size, 500)
+        namespace = p.namespace_of(call.params)
+        names = self.service.service_names(namespace, call.params.get("groupName", "").strip() or "DEFAULT_GROUP")
+        return http.result({"count": len(names), "services": names[(page_no - 1) * page_size : page_no * page_size]})
+
+    async def metrics(self, call: Call) -> Response:
+        if p.to_boolean(call.params.get("onlyStatus"), True):
+            return http.result({"status": "UP"})
+        body = self.v1.metrics_body()
+        del body["responsibleInstanceCount"]
+        return http.result(body)
+
+    async def switches(self, call: Call) -> Response:
+        return http.result(SWITCHES)

@@ -1,0 +1,239 @@
+"""Reading naming parameters the way Nacos does (C.1), with its texts, plus pynacos's stricter checks.
+
+One function reads the service key for both the auth check and the handler, so the namespace and
+group that are authorised are the ones that are served (a `G1@@svc` name with `groupName=G2` is
+refused rather than resolved two ways). `ip` must be one IP literal or hostname (no lists, which
+Nacos turned into SSRF host lists).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from typing import Any
+
+from pynacos.server.auth.policy import namespaced
+from pynacos.server.http import Params
+from pynacos.server.naming.models import (
+    DEFAULT_CLUSTER,
+    DEFAULT_GROUP,
+    HEART_BEAT_INTERVAL,
+    HEART_BEAT_TIMEOUT,
+    IP_DELETE_TIMEOUT,
+    PUBLIC,
+    Instance,
+    InstanceError,
+    MetadataError,
+    MissingParam,
+    NamingError,
+    NamingParamCheck,
+    ServiceKey,
+    WeightError,
+    preserved_ms,
+)
+
+_NAMESPACE = re.compile(r"[\w-]+")
+_SERVICE = re.compile(r"(?!@).((?!@@)[^\u4E00-\u9FA5\s])*")
+_GROUP = re.compile(r"[a-zA-Z0-9\-_:.]*")
+_CLUSTER_FILTER = re.compile(r"[0-9a-zA-Z\-_]+")
+_CLUSTER = re.compile(r"[0-9a-zA-Z-]+")
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+)
+_TRUE = {"true", "t", "yes", "y", "on"}
+FORMAT_TEXT = "Param 'serviceName' is illegal, it should be format as 'groupName@@serviceName'"
+MAX_METADATA = 1024
+
+
+def _too_long(label: str, limit: int) -> NamingParamCheck:
+    return NamingParamCheck(f"Param '{label}' is illegal, the param length should not exceed {limit}.")
+
+
+def _illegal(label: str) -> NamingParamCheck:
+    return NamingParamCheck(f"Param '{label}' is illegal, illegal characters should not appear in the param.")
+
+
+def _check(label: str, value: str, limit: int, pattern: re.Pattern[str]) -> None:
+    if len(value) > limit:
+        raise _too_long(label, limit)
+    if not pattern.fullmatch(value):
+        raise _illegal(label)
+
+
+def required(params: Params, name: str) -> str:
+    value = params.get(name, "").strip()
+    if not value:
+        raise MissingParam(f"Param '{name}' is required.")
+    return value
+
+
+def to_boolean(raw: str | None, default: bool) -> bool:
+    """Nacos's ConvertUtils.toBoolean: true/t/yes/y/on (any case) are true, other words false."""
+    if raw is None or not raw.strip():
+        return default
+    return raw.strip().lower() in _TRUE
+
+
+def namespace_of(params: Params) -> str:
+    value = params.get("namespaceId", "").strip()
+    if not value:
+        return PUBLIC
+    _check("namespaceId/tenant", value, 64, _NAMESPACE)
+    return value
+
+
+def service_key(params: Params, grouped_name: bool = True) -> ServiceKey:
+    """(namespace, group, service) from `serviceName` (maybe `group@@name`) and `groupName`."""
+    raw = required(params, "serviceName")
+    group_param = params.get("groupName", "").strip()
+    if "@@" in raw:
+        parts = [p for p in raw.split("@@")]
+        while parts and not parts[-1]:
+            parts.pop()
+        if len(parts) != 2 or not grouped_name:
+            raise NamingError(FORMAT_TEXT)
+        if not parts[0].strip():
+            raise NamingError("Param 'serviceName' is illegal, groupName can't be empty")
+        group, name = parts[0], parts[1]
+        if group_param and group_param != group:
+            raise NamingError(f"serviceName names group '{group}' but groupName is '{group_param}'")
+    else:
+        group, name = group_param or DEFAULT_GROUP, raw
+    _check("serviceName", name, 512, _SERVICE)
+    _check("group", group, 128, _GROUP)
+    return ServiceKey(namespace_of(params), group, name)
+
+
+def check_ip(ip: str) -> str:
+    if len(ip) > 128:
+        raise _too_long("ip", 128)
+    try:
+        return str(ipaddress.ip_address(ip))
+    except ValueError:
+        if _HOSTNAME.fullmatch(ip):
+            return ip
+    raise _illegal("ip")
+
+
+def port_of(raw: str | None, name: str = "port") -> int:
+    if raw is None or not raw.strip():
+        raise MissingParam(f"Param '{name}' is required.")
+    try:
+        port = int(raw.strip())
+    except ValueError:
+        raise NamingError(f'For input string: "{raw}"') from None
+    if not 0 <= port <= 65535:
+        raise NamingParamCheck("Param 'port' is illegal, the value should be between 0 and 65535.")
+    return port
+
+
+def cluster_of(params: Params, *names: str) -> str:
+    for name in names:
+        value = params.get(name, "").strip()
+        if value:
+            _check("cluster", value, 64, _CLUSTER_FILTER)
+            return value
+    return DEFAULT_CLUSTER
+
+
+def weight_of(raw: str | None) -> float:
+    if raw is None or not raw.strip():
+        return 1.0
+    try:
+        weight = float(raw.strip())
+    except ValueError:
+        raise NamingError(f'For input string: "{raw}"') from None
+    if not 0.0 <= weight <= 10000.0:
+        raise WeightError("instance format invalid: The weights range from 0.0 to 10000.0")
+    return weight
+
+
+def metadata_of(raw: str | None) -> dict[str, str]:
+    """A JSON object, or `k1=v1,k2=v2`; anything else is `metadata format incorrect:<raw>`."""
+    if raw is None or not raw.strip():
+        return {}
+    text = raw.strip()
+    try:
+        parsed = json.loads(text)
+        if isinstance(parsed, dict):
+            return _checked_metadata({str(k): str(v) for k, v in parsed.items()})
+    except ValueError:
+        pass
+    items: dict[str, str] = {}
+    for item in text.split(","):
+        pieces = item.split("=")
+        if len(pieces) != 2:
+            raise MetadataError(f"metadata format incorrect:{raw}")
+        items[pieces[0]] = pieces[1]
+    return _checked_metadata(items)
+
+
+def _checked_metadata(metadata: dict[str, str]) -> dict[str, str]:
+    if sum(len(k) + len(v) for k, v in metadata.items()) > MAX_METADATA:
+        raise NamingParamCheck(f"Param 'Metadata' is illegal, the param length should not exceed {MAX_METADATA}.")
+    return metadata
+
+
+def instance_of(
+    params: Params, enable_alias: bool = True, cluster_names: tuple[str, ...] = ("clusterName", "cluster")
+) -> Instance:
+    """The instance a register/deregister/update request describes (validated, C.1)."""
+    ip = check_ip(required(params, "ip"))
+    port = port_of(params.get("port"))
+    cluster = cluster_of(params, *cluster_names)
+    enabled_raw = params.get("enabled")
+    if enabled_raw is None and enable_alias:
+        enabled_raw = params.get("enable")
+    instance = Instance(
+        ip=ip,
+        port=port,
+        cluster=cluster,
+        weight=weight_of(params.get("weight")),
+        healthy=to_boolean(params.get("healthy"), True),
+        enabled=to_boolean(enabled_raw, True),
+        ephemeral=to_boolean(params.get("ephemeral"), True),
+        metadata=metadata_of(params.get("metadata")),
+    )
+    return validate_instance(instance)
+
+
+def validate_instance(instance: Instance) -> Instance:
+    if not _CLUSTER.fullmatch(instance.cluster):
+        raise InstanceError(
+            f"Instance 'clusterName' should be characters with only 0-9a-zA-Z-. (current: {instance.cluster})"
+        )
+    interval = preserved_ms(instance.metadata, HEART_BEAT_INTERVAL, 5000)
+    if (
+        min(
+            preserved_ms(instance.metadata, HEART_BEAT_TIMEOUT, 15000),
+            preserved_ms(instance.metadata, IP_DELETE_TIMEOUT, 30000),
+        )
+        < interval
+    ):
+        raise InstanceError(
+            "Instance 'heart beat interval' must less than 'heart beat timeout' and 'ip delete timeout'."
+        )
+    return instance
+
+
+def beat_info(raw: str | None) -> dict[str, Any] | None:
+    """The `beat` JSON of a heartbeat; malformed JSON is a 400, never a silent default."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        raise NamingError(f"beat is not valid JSON: {raw[:100]}") from None
+    if not isinstance(parsed, dict):
+        raise NamingError("beat must be a JSON object")
+    return parsed
+
+
+def naming_resources(params: Params) -> list[str]:
+    """Auth resource of a naming request: `<namespace>:<group>:naming/<service>` (auth.md §8.2)."""
+    key = service_key(params) if params.get("serviceName", "").strip() else None
+    namespace = params.get("namespaceId", "")
+    if key is None:
+        return [namespaced(namespace, params.get("groupName", ""), "naming", "")]
+    return [namespaced(namespace, key.group, "naming", key.name)]

@@ -1,0 +1,278 @@
+"""Service registry logic shared by every edge (HTTP v1/v2 now, gRPC later).
+
+Ephemeral instances live in memory and are kept alive by beats (or re-registration); persistent
+instances and services created through the service API are written to the database before the
+answer, so they survive a restart. All timing uses a monotonic clock in milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pynacos.server.naming.models import (
+    DEFAULT_CLUSTER,
+    ID_GENERATOR,
+    Instance,
+    InstanceError,
+    NamingConflict,
+    NamingNotFound,
+    Override,
+    Service,
+    ServiceExists,
+    ServiceKey,
+    ServiceMissing,
+    ServiceNotEmpty,
+)
+from pynacos.server.storage.naming import NamingStore
+
+CACHE_MILLIS = 10000
+
+
+def monotonic_ms() -> float:
+    return time.monotonic() * 1000
+
+
+@dataclass(frozen=True)
+class Beat:
+    """A heartbeat; `info` is the parsed `beat` JSON when the client sent one."""
+
+    ip: str
+    port: int
+    cluster: str
+    info: dict[str, Any] | None
+
+
+class NamingService:
+    def __init__(self, store: NamingStore, clock: Callable[[], float] = monotonic_ms) -> None:
+        self.store = store
+        self.clock = clock
+        self.services: dict[ServiceKey, Service] = {}
+        self._lock = asyncio.Lock()
+
+    async def load(self) -> None:
+        now = self.clock()
+        for service in await self.store.load():
+            service.last_update = now
+            for instance in service.instances.values():
+                instance.last_beat = now
+            self.services[service.key] = service
+
+    # -- instances ---------------------------------------------------------------------------
+
+    async def register(self, key: ServiceKey, instance: Instance) -> None:
+        """Add or replace the client's instance; a re-register also counts as a beat."""
+        async with self._lock:
+            service = self.services.get(key)
+            if service is not None and service.ephemeral != instance.ephemeral:
+                raise NamingConflict(_flag_conflict(key, service.ephemeral))
+            if service is None:
+                service = Service(key, ephemeral=instance.ephemeral)
+            instance.instance_id = instance.instance_id or simple_instance_id(key, instance)
+            instance.last_beat = self.clock()
+            if not instance.ephemeral:
+                await self.store.save_instance(key, instance, service)
+            self.services[key] = service
+            service.instances[instance.address] = instance
+            service.last_update = self.clock()
+
+    async def deregister(self, key: ServiceKey, ip: str, port: int, ephemeral: bool) -> None:
+        """Unknown services or instances are fine (Nacos answers `ok`)."""
+        async with self._lock:
+            service = self.services.get(key)
+            if service is None or (ip, port, ephemeral) not in service.instances:
+                return
+            if not ephemeral:
+                await self.store.delete_instance(key, ip, port)
+            del service.instances[(ip, port, ephemeral)]
+            service.last_update = self.clock()
+
+    def set_override(self, key: ServiceKey, instance: Instance) -> None:
+        """`PUT /instance`: enabled, weight and metadata on top of what was registered."""
+        service = self._existing(key, instance.ephemeral)
+        address = f"{instance.ip}:{instance.port}:{instance.cluster}"
+        service.overrides[address] = Override(instance.enabled, instance.weight, dict(instance.metadata))
+        service.last_update = self.clock()
+
+    def patch_override(self, key: ServiceKey, ip: str, port: int, cluster: str, changes: dict[str, Any]) -> None:
+        service = self.services.get(key)
+        if self.find(key, ip, port, cluster) is None or service is None:
+            raise NamingNotFound("no matched ip found!")
+        address = f"{ip}:{port}:{cluster}"
+        current = service.overrides.get(address) or self._override_of(service, ip, port, cluster)
+        for name, value in changes.items():
+            setattr(current, name, value)
+        service.overrides[address] = current
+        service.last_update = self.clock()
+
+    def _override_of(self, service: Service, ip: str, port: int, cluster: str) -> Override:
+        instance = next(i for i in service.instances.values() if (i.ip, i.port, i.cluster) == (ip, port, cluster))
+        return Override(instance.enabled, instance.weight, {})
+
+    def _existing(self, key: ServiceKey, ephemeral: bool) -> Service:
+        service = self.services.get(key)
+        if service is None:
+            raise InstanceError(
+                f"service not found, namespace: {key.namespace}, service: Service{{namespace='{key.namespace}', "
+                f"group='{key.group}', name='{key.name}', ephemeral={str(ephemeral).lower()}, revision=0}}"
+            )
+        return service
+
+    def find(self, key: ServiceKey, ip: str, port: int, cluster: str) -> Instance | None:
+        service = self.services.get(key)
+        if service is None:
+            return None
+        for instance in service.instances.values():
+            if (instance.ip, instance.port, instance.cluster) == (ip, port, cluster):
+                return self.effective(service, instance)
+        return None
+
+    def effective(self, service: Service, instance: Instance) -> Instance:
+        """The instance as clients see it: override values and metadata merged in."""
+        override = service.overrides.get(f"{instance.ip}:{instance.port}:{instance.cluster}")
+        if override is None:
+            return instance
+        merged = Instance(**instance.__dict__)
+        merged.enabled, merged.weight = override.enabled, override.weight
+        merged.metadata = {**instance.metadata, **override.metadata}
+        return merged
+
+    def select(self, key: ServiceKey, clusters: list[str], healthy_only: bool) -> tuple[list[Instance], bool]:
+        """Instances a list or push shows, and whether the protect threshold was reached (C.4)."""
+        service = self.services.get(key)
+        if service is None:
+            return [], False
+        shown = [self.effective(service, i) for i in service.instances.values()]
+        every = [i for i in shown if i.enabled and (not clusters or i.cluster in clusters)]
+        result = [i for i in every if i.healthy] if healthy_only else every
+        if not service.has_metadata or not result:
+            return result, False
+        healthy = sum(1 for i in every if i.healthy)
+        if healthy / len(result) > max(service.protect_threshold, 0.0):
+            return result, False
+        return [_as_healthy(i) for i in result], True
+
+    async def beat(self, key: ServiceKey, beat: Beat, make: Callable[[], Instance]) -> int:
+        """10200 when the client's instance is known (its beat recorded), else re-register or 20404."""
+        service = self.services.get(key)
+        known = service is not None and (beat.ip, beat.port, True) in service.instances
+        if not known:
+            if beat.info is None:
+                return 20404
+            await self.register(key, make())
+            service = self.services[key]
+        assert service is not None
+        instance = service.instances[(beat.ip, beat.port, True)]
+        instance.last_beat = self.clock()
+        instance.healthy = True
+        service.last_update = self.clock()
+        return 10200
+
+    def beat_interval(self, key: ServiceKey, ip: str, port: int) -> int:
+        service = self.services.get(key)
+        instance = service.instances.get((ip, port, True)) if service else None
+        return instance.beat_interval() if instance else 5000
+
+    def expire(self) -> list[ServiceKey]:
+        """Heartbeat check: unhealthy after the beat timeout, removed after the delete timeout."""
+        now = self.clock()
+        changed: list[ServiceKey] = []
+        for service in list(self.services.values()):
+            for address, instance in list(service.instances.items()):
+                if not instance.ephemeral:
+                    continue
+                silent = now - instance.last_beat
+                if silent > instance.delete_timeout():
+                    del service.instances[address]
+                    changed.append(service.key)
+                elif silent > instance.beat_timeout() and instance.healthy:
+                    instance.healthy = False
+                    changed.append(service.key)
+        return changed
+
+    async def remove_empty_services(self, idle_ms: float) -> list[ServiceKey]:
+        """Services without instances, untouched for `idle_ms`, are deleted (Nacos: 60 s)."""
+        now = self.clock()
+        gone = [s.key for s in self.services.values() if not s.instances and now - s.last_update >= idle_ms]
+        async with self._lock:
+            for key in gone:
+                service = self.services.get(key)
+                if service is not None and not service.instances:
+                    await self.store.delete_service(key)
+                    del self.services[key]
+        return gone
+
+    # -- services ----------------------------------------------------------------------------
+
+    async def create_service(self, service: Service) -> None:
+        async with self._lock:
+            if service.key in self.services:
+                raise ServiceExists(f"specified service {service.key.grouped} already exists!")
+            service.has_metadata = True
+            service.last_update = self.clock()
+            await self.store.save_service(service)
+            self.services[service.key] = service
+
+    async def update_service(
+        self, key: ServiceKey, threshold: float, metadata: dict[str, str], selector: dict[str, Any]
+    ) -> None:
+        async with self._lock:
+            service = self.services.get(key)
+            if service is None:
+                raise ServiceMissing(f"service {key.grouped} not found!")
+            service.protect_threshold, service.metadata, service.selector = threshold, metadata, selector
+            service.has_metadata = True
+            service.last_update = self.clock()
+            await self.store.save_service(service)
+
+    async def delete_service(self, key: ServiceKey) -> None:
+        async with self._lock:
+            service = self.services.get(key)
+            if service is None:
+                raise ServiceMissing(f"service {key.grouped} not found!")
+            if service.instances:
+                raise ServiceNotEmpty(
+                    f"Service {key.grouped} is not empty, can't be delete. Please unregister instance first"
+                )
+            await self.store.delete_service(key)
+            del self.services[key]
+
+    def service_names(self, namespace: str, group: str) -> list[str]:
+        return sorted(k.name for k in self.services if k.namespace == namespace and k.group == group)
+
+    def in_namespace(self, namespace: str) -> Iterable[Service]:
+        return (s for k, s in sorted(self.services.items()) if k.namespace == namespace)
+
+    def instance_count(self) -> int:
+        return sum(len(s.instances) for s in self.services.values())
+
+
+def simple_instance_id(key: ServiceKey, instance: Instance) -> str:
+    return f"{instance.ip}#{instance.port}#{instance.cluster or DEFAULT_CLUSTER}#{key.grouped}"
+
+
+def instance_id_generator(metadata: dict[str, str]) -> str | None:
+    if not metadata:
+        return "simple"
+    return metadata.get(ID_GENERATOR)
+
+
+def _as_healthy(instance: Instance) -> Instance:
+    shown = Instance(**instance.__dict__)
+    shown.healthy = True
+    return shown
+
+
+def _flag_conflict(key: ServiceKey, service_ephemeral: bool) -> str:
+    if service_ephemeral:
+        return (
+            f"errCode: 400, errMsg: Current service {key.grouped} is ephemeral service, "
+            "can't register persistent instance. "
+        )
+    return (
+        f"errCode: 400, errMsg: Current service {key.grouped} is persistent service, "
+        "can't register ephemeral instance. "
+    )
