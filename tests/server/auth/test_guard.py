@@ -15,6 +15,10 @@ from tests.server.auth.conftest import ADMIN_PASSWORD, USER_PASSWORD, login
 
 CFG = "/v1/cs/configs"
 OPEN_ROUTES = {
+    "/v1/ns/operator/metrics",
+    "/v1/ns/ops/metrics",
+    "/v2/ns/operator/metrics",
+    "/v2/ns/ops/metrics",
     "/v1/auth/login",
     "/v1/auth/users/login",
     "/v3/auth/user/login",

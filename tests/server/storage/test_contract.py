@@ -122,3 +122,27 @@ async def test_users_roles_permissions_and_revocation_state(backend: Settings) -
         assert not await again.auth.accounts.create_admin("Other-pass1")
     finally:
         await again.stop()
+
+
+async def test_naming_services_and_persistent_instances_survive_restart(backend: Settings) -> None:
+    app = await started(backend)
+    try:
+        async with asgi_client(app) as client:
+            for ephemeral in ("true", "false"):
+                params = {"serviceName": f"svc-{ephemeral}", "ip": "10.0.0.7", "port": "80", "ephemeral": ephemeral}
+                assert (await client.post("/v1/ns/instance", params=params)).text == "ok"
+            created = await client.post("/v1/ns/service", params={"serviceName": "s" * 500, "protectThreshold": "0.5"})
+            assert created.text == "ok"
+    finally:
+        await app.stop()
+    again = await started(backend)
+    try:
+        async with asgi_client(again) as client:
+            kept = (await client.get("/v1/ns/instance/list", params={"serviceName": "svc-false"})).json()
+            assert [h["ip"] for h in kept["hosts"]] == ["10.0.0.7"]
+            gone = (await client.get("/v1/ns/instance/list", params={"serviceName": "svc-true"})).json()
+            assert gone["hosts"] == []
+            service = (await client.get("/v1/ns/service", params={"serviceName": "s" * 500})).json()
+            assert service["protectThreshold"] == 0.5
+    finally:
+        await again.stop()

@@ -1,12 +1,16 @@
-"""SQL for durable naming state: services with metadata and persistent instances."""
+"""SQL for durable naming state: services with metadata and persistent instances.
+
+Rows are keyed by a SHA-256 of their name parts (MySQL limits keys to 3072 bytes; names are long).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pynacos.server.naming.models import Instance, Service, ServiceKey
 from pynacos.server.storage.tables import naming_services, persistent_instances
@@ -19,51 +23,32 @@ class NamingStore:
     async def load(self) -> list[Service]:
         """Every stored service with its persistent instances."""
         async with self.engine.connect() as conn:
-            services = {
-                ServiceKey(r.namespace_id, r.group_name, r.service_name): _service(r)
-                for r in (await conn.execute(select(naming_services))).all()
-            }
+            services = {_key(r): _service(r) for r in (await conn.execute(select(naming_services))).all()}
             for row in (await conn.execute(select(persistent_instances))).all():
-                key = ServiceKey(row.namespace_id, row.group_name, row.service_name)
-                service = services.setdefault(key, Service(key, ephemeral=False))
+                service = services.setdefault(_key(row), Service(_key(row), ephemeral=False))
                 instance = _instance(row)
                 service.instances[instance.address] = instance
         return list(services.values())
 
     async def save_service(self, service: Service) -> None:
-        values = {
-            "ephemeral": service.ephemeral,
-            "has_metadata": service.has_metadata,
-            "protect_threshold": service.protect_threshold,
-            "metadata": json.dumps(service.metadata),
-            "selector": json.dumps(service.selector),
-        }
         async with self.engine.begin() as conn:
-            await conn.execute(delete(naming_services).where(_service_match(naming_services, service.key)))
-            await conn.execute(insert(naming_services).values(**_key_values(service.key), **values))
+            await _write_service(conn, service)
 
     async def delete_service(self, key: ServiceKey) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(delete(naming_services).where(_service_match(naming_services, key)))
-            await conn.execute(delete(persistent_instances).where(_service_match(persistent_instances, key)))
+            await conn.execute(delete(naming_services).where(naming_services.c.service_hash == _hash(*key)))
+            await conn.execute(delete(persistent_instances).where(persistent_instances.c.service_hash == _hash(*key)))
 
     async def save_instance(self, key: ServiceKey, instance: Instance, service: Service) -> None:
         """The instance and its (persistent) service, in one transaction."""
+        instance_hash = _hash(*key, instance.ip, str(instance.port))
         async with self.engine.begin() as conn:
-            await conn.execute(delete(naming_services).where(_service_match(naming_services, key)))
-            await conn.execute(
-                insert(naming_services).values(
-                    **_key_values(key),
-                    ephemeral=service.ephemeral,
-                    has_metadata=service.has_metadata,
-                    protect_threshold=service.protect_threshold,
-                    metadata=json.dumps(service.metadata),
-                    selector=json.dumps(service.selector),
-                )
-            )
-            await conn.execute(delete(persistent_instances).where(_instance_match(key, instance.ip, instance.port)))
+            await _write_service(conn, service)
+            stale = persistent_instances.c.instance_hash == instance_hash
+            await conn.execute(delete(persistent_instances).where(stale))
             await conn.execute(
                 insert(persistent_instances).values(
+                    instance_hash=instance_hash,
                     **_key_values(key),
                     ip=instance.ip,
                     port=instance.port,
@@ -78,29 +63,44 @@ class NamingStore:
 
     async def delete_instance(self, key: ServiceKey, ip: str, port: int) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(delete(persistent_instances).where(_instance_match(key, ip, port)))
+            where = persistent_instances.c.instance_hash == _hash(*key, ip, str(port))
+            await conn.execute(delete(persistent_instances).where(where))
+
+
+async def _write_service(conn: AsyncConnection, service: Service) -> None:
+    await conn.execute(delete(naming_services).where(naming_services.c.service_hash == _hash(*service.key)))
+    await conn.execute(
+        insert(naming_services).values(
+            **_key_values(service.key),
+            ephemeral=service.ephemeral,
+            has_metadata=service.has_metadata,
+            protect_threshold=service.protect_threshold,
+            metadata=json.dumps(service.metadata),
+            selector=json.dumps(service.selector),
+        )
+    )
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 def _key_values(key: ServiceKey) -> dict[str, str]:
-    return {"namespace_id": key.namespace, "group_name": key.group, "service_name": key.name}
+    return {
+        "service_hash": _hash(*key),
+        "namespace_id": key.namespace,
+        "group_name": key.group,
+        "service_name": key.name,
+    }
 
 
-def _service_match(table: Any, key: ServiceKey) -> Any:
-    return and_(
-        table.c.namespace_id == key.namespace, table.c.group_name == key.group, table.c.service_name == key.name
-    )
-
-
-def _instance_match(key: ServiceKey, ip: str, port: int) -> Any:
-    return and_(
-        _service_match(persistent_instances, key), persistent_instances.c.ip == ip, persistent_instances.c.port == port
-    )
+def _key(row: Any) -> ServiceKey:
+    return ServiceKey(row.namespace_id, row.group_name, row.service_name)
 
 
 def _service(row: Any) -> Service:
-    key = ServiceKey(row.namespace_id, row.group_name, row.service_name)
     return Service(
-        key,
+        _key(row),
         ephemeral=row.ephemeral,
         has_metadata=row.has_metadata,
         protect_threshold=row.protect_threshold,

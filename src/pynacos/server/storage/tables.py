@@ -162,12 +162,15 @@ revoked_tokens = Table(
 )
 
 # Naming state that must be durable. Nacos keeps it in Raft, not SQL, so these tables are pynacos's own.
+# Names can be long (service 512 chars), so rows are keyed by a SHA-256 of the name parts: MySQL
+# limits a key to 3072 bytes.
 naming_services = Table(
     "pynacos_naming_service",
     metadata,
-    Column("namespace_id", String(128), primary_key=True),
-    Column("group_name", String(128), primary_key=True),
-    Column("service_name", String(512), primary_key=True),
+    Column("service_hash", String(64), primary_key=True),
+    Column("namespace_id", String(128), nullable=False),
+    Column("group_name", String(128), nullable=False),
+    Column("service_name", String(512), nullable=False),
     Column("ephemeral", Boolean, nullable=False),
     Column("has_metadata", Boolean, nullable=False),
     Column("protect_threshold", Float, nullable=False),
@@ -178,11 +181,13 @@ naming_services = Table(
 persistent_instances = Table(
     "pynacos_persistent_instance",
     metadata,
-    Column("namespace_id", String(128), primary_key=True),
-    Column("group_name", String(128), primary_key=True),
-    Column("service_name", String(512), primary_key=True),
-    Column("ip", String(128), primary_key=True),
-    Column("port", Integer, primary_key=True),
+    Column("instance_hash", String(64), primary_key=True),
+    Column("service_hash", String(64), nullable=False, index=True),
+    Column("namespace_id", String(128), nullable=False),
+    Column("group_name", String(128), nullable=False),
+    Column("service_name", String(512), nullable=False),
+    Column("ip", String(128), nullable=False),
+    Column("port", Integer, nullable=False),
     Column("cluster_name", String(64), nullable=False),
     Column("weight", Float, nullable=False),
     Column("healthy", Boolean, nullable=False),
