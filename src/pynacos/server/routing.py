@@ -29,7 +29,7 @@ from starlette.types import Receive, Scope, Send
 
 from pynacos.server import http
 from pynacos.server.auth.policy import Policy
-from pynacos.server.errors import AuthFailed, BadRequest, NacosError, PayloadTooLarge, Unavailable
+from pynacos.server.errors import AuthFailed, BadRequest, NacosError, ParamCheckFailed, PayloadTooLarge, Unavailable
 from pynacos.server.http import Call, Params
 
 if TYPE_CHECKING:
@@ -233,8 +233,9 @@ def _is_trusted(peer: str, trusted: set[ipaddress.IPv4Address | ipaddress.IPv6Ad
 
 
 def render_error(exc: NacosError, style: Style) -> Response:
-    """v1 routes answer `caused: <detail>;` as text; v2 routes the `{code,message,data}` envelope."""
-    if style == "v2" and not exc.bare:
+    """v1 routes answer `caused: <detail>;` (or the bare text) as text; v2 routes the `{code,message,data}`
+    envelope, except the parameter checker's refusals, which Nacos answers as text on v1 and v2 alike."""
+    if style == "v2" and not isinstance(exc, ParamCheckFailed):
         body = {"code": exc.code, "message": exc.title, "data": exc.detail}
         return http.json(body, exc.http_status, exc.headers)
     return http.text(exc.v1_body(), exc.http_status, headers={**http.NO_CACHE, **exc.headers})
