@@ -1,4 +1,4 @@
-"""In-process event bus: a service announces a change, long polls / pushes / peers react.
+"""In-process event bus: a service announces a change, long polls (and later pushes, peers) react.
 
 Handlers run synchronously inside `publish` and must not block (they resolve futures or queue work).
 """
@@ -21,13 +21,6 @@ class ConfigChanged:
     """A config's md5 changed (published with new content, or removed)."""
 
     key: ConfigKey
-
-
-@dataclass(frozen=True)
-class AuthChanged:
-    """A user, role or permission changed: caches and tokens must be re-checked."""
-
-    username: str | None = None
 
 
 class EventBus:

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from pynacos.server.app import NacosApp
+from tests.server.support import raw_request
 
 SECURED = [
     ("GET", "/v1/auth/users", {"pageNo": "1", "pageSize": "5"}),
@@ -46,34 +47,9 @@ EXPECTED = {
 
 
 async def raw(app: NacosApp, method: str, path: str, params: dict[str, str], token: str | None) -> int:
-    """Send the path bytes exactly as written, straight to the ASGI app (httpx would normalise them)."""
+    """Send the path bytes exactly as written (httpx would normalise them)."""
     query = str(httpx.QueryParams({**params, **({"accessToken": token} if token else {})})).encode()
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query,
-        "root_path": "",
-        "headers": [(b"host", b"t")],
-        "client": ("127.0.0.1", 1),
-        "server": ("t", 80),
-    }
-    sent: list[dict[str, object]] = []
-
-    async def receive() -> dict[str, object]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, object]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    status = sent[0]["status"]
-    assert isinstance(status, int)
-    return status
+    return (await raw_request(app, method, path.encode(), query)).status
 
 
 @pytest.mark.parametrize("principal", ["anonymous", "user", "admin"])

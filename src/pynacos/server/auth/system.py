@@ -187,3 +187,7 @@ class AuthSystem:
         ]
         if changed:
             log.warning("auth settings reloaded from application.properties: %s changed", ", ".join(changed))
+
+
+def _keys(settings: Settings) -> tuple[str, str]:
+    return settings.token_secret_key, settings.token_previous_secret_key

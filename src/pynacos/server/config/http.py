@@ -6,6 +6,7 @@ One path serves several Nacos handlers picked by a parameter value (`show=all`, 
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
 from starlette.responses import Response
@@ -17,7 +18,7 @@ from pynacos.server.config.longpoll import LongPollHub
 from pynacos.server.config.models import Config, ConfigKey, HistoryRow, Publish
 from pynacos.server.config.service import ConfigService, Search
 from pynacos.server.config.transfer import ConfigTransfer
-from pynacos.server.errors import BadRequest, Forbidden, MissingParameter, NotFound
+from pynacos.server.errors import BadRequest, Forbidden, MissingParameter
 from pynacos.server.http import Call, Params
 from pynacos.server.namespaces.service import normalise
 from pynacos.server.routing import Route, route
@@ -159,7 +160,7 @@ class ConfigRoutes:
             )
         )
         items = [shapes.config_item(c) for c in found[(page_no - 1) * page_size : page_no * page_size]]
-        return http.json(shapes.page(len(found), page_no, page_size, items))
+        return http.json(http.page(len(found), page_no, page_size, items))
 
     async def post_variants(self, call: Call) -> Response:
         if call.params.get("import") == "true":
@@ -235,7 +236,7 @@ class ConfigRoutes:
                 raise BadRequest("pageNo and pageSize must be greater than zero")
             total, rows = await self.service.history_page(key, page_no, min(page_size, 500))
             items = [shapes.history_item(r) for r in rows]
-            return http.json(shapes.page(total, page_no, min(page_size, 500), items))
+            return http.json(http.page(total, page_no, min(page_size, 500), items))
         nid = long_param(p, "nid")
         key = key_from(p)
         row = await self.service.history_row(nid)
@@ -252,11 +253,15 @@ class ConfigRoutes:
         return http.json(shapes.history_item(history_matches(row, key), detail=True))
 
     async def history_configs(self, call: Call) -> Response:
-        call.params.required("tenant")
-        tenant = call.params.namespace()
-        validation.check_namespace(tenant)
-        found = self.service.search(Search(tenant=normalise(tenant)))
-        return http.json([shapes.namespace_config(c) for c in found])
+        return http.json(namespace_configs(self.service, call.params, "tenant"))
+
+
+def namespace_configs(service: ConfigService, params: Params, required_name: str) -> list[dict[str, Any]]:
+    """`/history/configs`: every config of one namespace, in Nacos's short shape."""
+    params.required(required_name)
+    tenant = params.namespace()
+    validation.check_namespace(tenant)
+    return [shapes.namespace_config(c) for c in service.search(Search(tenant=normalise(tenant)))]
 
 
 def parse_listening(raw: str) -> dict[ConfigKey, str]:
@@ -314,9 +319,3 @@ def short_poll_response(keys: list[ConfigKey], client_version: str) -> Response:
         headers["Probe-Modify-Response"] = "".join(f"{k.data_id}:{k.group};" for k in keys)
         headers["Probe-Modify-Response-New"] = new_format
     return http.text(new_format + ("\n" if keys else ""), headers=headers, media_type=http.JSON_UTF8)
-
-
-def require_found(config: Config | None) -> Config:
-    if config is None:
-        raise NotFound("config data not exist")
-    return config

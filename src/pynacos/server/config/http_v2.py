@@ -10,12 +10,18 @@ from starlette.responses import Response
 from pynacos.server import http
 from pynacos.server.auth.policy import CONFIG_READ, CONFIG_WRITE
 from pynacos.server.config import shapes, validation
-from pynacos.server.config.http import config_headers, history_matches, key_from, long_param, publish_request
+from pynacos.server.config.http import (
+    config_headers,
+    history_matches,
+    key_from,
+    long_param,
+    namespace_configs,
+    publish_request,
+)
 from pynacos.server.config.models import ConfigKey, HistoryRow
-from pynacos.server.config.service import ConfigService, Search
+from pynacos.server.config.service import ConfigService
 from pynacos.server.errors import BadRequest, NotFound
 from pynacos.server.http import Call
-from pynacos.server.namespaces.service import normalise
 from pynacos.server.routing import Route, route
 
 _NOT_FOUND = orjson.dumps({"code": 20004, "message": "resource not found", "data": "config data not exist"}) + b"\n"
@@ -81,7 +87,7 @@ class ConfigRoutesV2:
         if page_no <= 0 or page_size <= 0:
             raise BadRequest("pageNo and pageSize must be greater than zero")
         total, rows = await self.service.history_page(key, page_no, page_size)
-        return http.result(shapes.page(total, page_no, page_size, [shapes.history_item(r) for r in rows]))
+        return http.result(http.page(total, page_no, page_size, [shapes.history_item(r) for r in rows]))
 
     async def _row(self, call: Call) -> HistoryRow:
         nid = long_param(call.params, "nid")
@@ -156,8 +162,4 @@ class ConfigRoutesV2:
         return http.result(shapes.history_item(history_matches(row, key_from(call.params)), detail=True))
 
     async def history_configs(self, call: Call) -> Response:
-        call.params.required("namespaceId")
-        tenant = call.params.namespace()
-        validation.check_namespace(tenant)
-        found = self.service.search(Search(tenant=normalise(tenant)))
-        return http.result([shapes.namespace_config(c) for c in found])
+        return http.result(namespace_configs(self.service, call.params, "namespaceId"))

@@ -113,12 +113,3 @@ def namespace_config(config: Config) -> dict[str, Any]:
         "type": config.type,
         "lastModified": 0,
     }
-
-
-def page(total: int, page_no: int, page_size: int, items: list[Any]) -> dict[str, Any]:
-    return {
-        "totalCount": total,
-        "pageNumber": page_no,
-        "pagesAvailable": -(-total // page_size),
-        "pageItems": items,
-    }

@@ -140,7 +140,7 @@ class NamingRoutes:
             route(f"{base}/instance", "PUT", self.update, NAMING_WRITE),
             route(f"{base}/instance", "PATCH", self.patch, NAMING_WRITE),
             route(f"{base}/instance", "GET", self.detail, NAMING_READ),
-            route(f"{base}/instance/list", "GET", self.list, NAMING_READ),
+            route(f"{base}/instance/list", "GET", self.list_instances, NAMING_READ),
             route(f"{base}/instance/beat", "PUT", self.beat, NAMING_WRITE),
             route(f"{base}/instance/statuses", "GET", self.statuses, AUTHENTICATED),
             route(f"{base}/health/instance", "PUT", self.set_health, NAMING_WRITE),
@@ -238,7 +238,7 @@ class NamingRoutes:
             "valid": True,
         }
 
-    async def list(self, call: Call) -> Response:
+    async def list_instances(self, call: Call) -> Response:
         return http.json(self.list_body(call.params, "clusters"))
 
     async def beat(self, call: Call) -> Response:
@@ -346,11 +346,19 @@ class NamingRoutes:
             raise NamingError("pageNo and pageSize must be greater than zero")
         return sizes[0], sizes[1]
 
+    def service_page(
+        self, params: Params, default_size: int | None = None, cap: int | None = None
+    ) -> tuple[int, list[str]]:
+        """(count, names on the page) of one group's services, sorted by name for stable paging."""
+        page_no, page_size = self.page(params, default_size)
+        page_size = min(page_size, cap or page_size)
+        group = params.get("groupName", "").strip() or "DEFAULT_GROUP"
+        names = self.service.service_names(p.namespace_of(params), group)
+        return len(names), names[(page_no - 1) * page_size : page_no * page_size]
+
     async def list_services(self, call: Call) -> Response:
-        page_no, page_size = self.page(call.params)
-        namespace = p.namespace_of(call.params)
-        names = self.service.service_names(namespace, call.params.get("groupName", "").strip() or "DEFAULT_GROUP")
-        return http.json({"count": len(names), "doms": names[(page_no - 1) * page_size : page_no * page_size]})
+        count, names = self.service_page(call.params)
+        return http.json({"count": count, "doms": names})
 
     async def metrics(self, call: Call) -> Response:
         if p.to_boolean(call.params.get("onlyStatus"), True):

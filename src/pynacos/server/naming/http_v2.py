@@ -28,7 +28,7 @@ class NamingRoutesV2:
             route(f"{base}/instance", "PUT", self.update, NAMING_WRITE, "v2"),
             route(f"{base}/instance", "PATCH", self.v1.patch, NAMING_WRITE, "v2"),
             route(f"{base}/instance", "GET", self.detail, NAMING_READ, "v2"),
-            route(f"{base}/instance/list", "GET", self.list, NAMING_READ, "v2"),
+            route(f"{base}/instance/list", "GET", self.list_instances, NAMING_READ, "v2"),
             route(f"{base}/instance/beat", "PUT", self.v1.beat, NAMING_WRITE, "v2"),
             route(f"{base}/health/instance", "PUT", self.set_health, NAMING_WRITE, "v2"),
             route(f"{base}/health", "PUT", self.set_health, NAMING_WRITE, "v2"),
@@ -64,7 +64,7 @@ class NamingRoutesV2:
         body["serviceName"] = body.pop("service")
         return http.result(body)
 
-    async def list(self, call: Call) -> Response:
+    async def list_instances(self, call: Call) -> Response:
         return http.result(self.v1.list_body(call.params, "clusterName"))
 
     async def set_health(self, call: Call) -> Response:
@@ -121,11 +121,8 @@ class NamingRoutesV2:
         )
 
     async def list_services(self, call: Call) -> Response:
-        page_no, page_size = self.v1.page(call.params, default_size=20)
-        page_size = min(page_size, 500)
-        namespace = p.namespace_of(call.params)
-        names = self.service.service_names(namespace, call.params.get("groupName", "").strip() or "DEFAULT_GROUP")
-        return http.result({"count": len(names), "services": names[(page_no - 1) * page_size : page_no * page_size]})
+        count, names = self.v1.service_page(call.params, default_size=20, cap=500)
+        return http.result({"count": count, "services": names})
 
     async def metrics(self, call: Call) -> Response:
         if p.to_boolean(call.params.get("onlyStatus"), True):
