@@ -23,9 +23,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pynacos.server.auth import passwords  # noqa: E402
-from pynacos.server.auth.tokens import TokenCodec, TokenService  # noqa: E402
-from tests.integration.server_process import ServerProcess  # noqa: E402
+from tests.integration.server_process import ServerProcess
+
+from pynacos.server.auth import passwords
+from pynacos.server.auth.tokens import TokenCodec, TokenService
 
 KEY = base64.b64encode(bytes(range(60, 100))).decode()
 PASSWORD = "Bench-Passw0rd!"
@@ -44,7 +45,8 @@ def token_check_costs() -> None:
     print(f"token check, uncached (HMAC+JSON): {uncached * 1e6:8.2f} us")
     stored = passwords.hash_password(PASSWORD)
     bcrypt_cost = timeit.timeit(lambda: passwords.verify(PASSWORD, stored), number=5) / 5
-    print(f"one BCrypt check (cost 10, a first login): {bcrypt_cost * 1000:8.1f} ms = {1 / bcrypt_cost:.0f} logins/s per core")
+    per_core = 1 / bcrypt_cost
+    print(f"one BCrypt check (cost 10, a first login): {bcrypt_cost * 1000:8.1f} ms = {per_core:.0f} logins/s per core")
 
 
 async def hammer(base: str, params: dict[str, str], seconds: float) -> tuple[float, list[float]]:
