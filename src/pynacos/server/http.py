@@ -9,11 +9,10 @@ must never read two different values.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 from urllib.parse import parse_qsl
 
 import orjson
@@ -26,6 +25,7 @@ from pynacos.server.errors import BadRequest, MissingParameter
 if TYPE_CHECKING:
     from pynacos.server.auth.principal import Principal
 
+T = TypeVar("T")
 MAX_PARAMS = 1000
 NAMESPACE_ALIASES = ("namespaceId", "tenant", "namespace")
 #: parameters that are lists by nature, so repeating them adds values instead of conflicting
@@ -58,6 +58,22 @@ class Params(Mapping[str, str]):
 
     def __getitem__(self, name: str) -> str:
         return self._values[name]
+
+    @overload
+    def get(self, name: str, /) -> str | None: ...
+
+    @overload
+    def get(self, name: str, default: str, /) -> str: ...
+
+    @overload
+    def get(self, name: str, default: T, /) -> str | T: ...
+
+    def get(self, name: str, default: object = None, /) -> object:
+        """Direct lookup: Mapping.get would raise and catch KeyError for every absent name."""
+        return self._values.get(name, default)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._values
 
     def __iter__(self) -> Any:
         return iter(self._values)
@@ -144,7 +160,6 @@ class Call:
     params: Params
     client_ip: str
     principal: Principal | None = None
-    started: float = field(default_factory=time.perf_counter)
 
     @property
     def headers(self) -> Headers:
@@ -177,6 +192,21 @@ def rest_result(data: Any, code: int = 200, message: str | None = None) -> Respo
 def result(data: Any) -> Response:
     """Nacos v2 envelope `{"code":0,"message":"success","data":...}`."""
     return json({"code": 0, "message": "success", "data": data})
+
+
+class Prebuilt(Response):
+    """A response whose headers were encoded ahead of time (the config GET hot path)."""
+
+    def __init__(self, body: bytes, raw_headers: list[tuple[bytes, bytes]], status: int = 200) -> None:
+        self.status_code = status
+        self.body = body
+        self.background = None
+        self.raw_headers = [*raw_headers, (b"content-length", str(len(body)).encode())]
+
+
+def encode_headers(headers: Mapping[str, str], media_type: str) -> list[tuple[bytes, bytes]]:
+    encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    return [*encoded, (b"content-type", media_type.encode("latin-1"))]
 
 
 def page(total: int, page_no: int, page_size: int, items: list[Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -13,6 +14,8 @@ class Metrics:
     """Request counts and latencies by route, config and listener gauges, storage errors."""
 
     def __init__(self) -> None:
+        self._counters: dict[tuple[str, str, int], Any] = {}
+        self._timers: dict[str, Any] = {}
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "pynacos_http_requests",
@@ -33,8 +36,16 @@ class Metrics:
         )
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        """Label look-ups are cached: they cost more than the increment on the hot path."""
+        key = (method, route, status)
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = self.requests.labels(method, route, str(status))
+        timer = self._timers.get(route)
+        if timer is None:
+            timer = self._timers[route] = self.latency.labels(route)
+        counter.inc()
+        timer.observe(seconds)
 
     def gauge(self, name: str, help_text: str, read: Callable[[], float]) -> None:
         """A gauge whose value is read at scrape time (config count, held listeners, ...)."""

@@ -43,6 +43,8 @@ Style = Literal["v1", "v2"]
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 _PATH_OK = re.compile(rb"^[A-Za-z0-9\-._~/]*$")
 _FORM = "application/x-www-form-urlencoded"
+_BODY_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
+_PATH_CACHE_SIZE = 4096
 _SECRET_PARAMS = re.compile(r"((?:accessToken|password|newPassword|oldPassword|token|secretKey)=)[^&]*", re.IGNORECASE)
 COMMON_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -103,6 +105,7 @@ class Router:
         self.trusted = {ipaddress.ip_address(p) for p in trusted_proxies}
         self.max_body = max_body
         self.access_log_enabled = access_log_enabled
+        self._paths: dict[bytes, str | None] = {}
 
     def routes(self) -> list[Route]:
         seen: dict[int, Route] = {}
@@ -144,7 +147,16 @@ class Router:
         return await self._dispatch(entry, request, method, path), entry.path
 
     def _route_path(self, raw: bytes) -> str | None:
-        """Apply rules 1-3 of the module docstring; None means 404."""
+        """Apply rules 1-3 of the module docstring; None means 404 (results for good paths are cached)."""
+        if raw in self._paths:
+            return self._paths[raw]
+        path = self._normalise(raw)
+        if len(self._paths) >= _PATH_CACHE_SIZE:
+            self._paths.clear()
+        self._paths[raw] = path
+        return path
+
+    def _normalise(self, raw: bytes) -> str | None:
         if not _PATH_OK.match(raw) or b"//" in raw:
             raise BadRequest("illegal request path")
         segments = raw.split(b"/")
@@ -181,8 +193,7 @@ class Router:
 
     async def _params(self, request: Request) -> Params:
         pairs = http.parse_pairs(request.scope["query_string"])
-        content_type = request.headers.get("content-type", "")
-        if request.scope["method"] in ("POST", "PUT", "DELETE", "PATCH") and content_type.startswith(_FORM):
+        if request.scope["method"] in _BODY_METHODS and request.headers.get("content-type", "").startswith(_FORM):
             pairs.extend(http.parse_pairs(await self._body(request)))
         return Params(pairs)
 

@@ -18,19 +18,18 @@ revocation are checked on every use.
 
 from __future__ import annotations
 
+import base64
 import binascii
 import hashlib
 import hmac
 import json
 import math
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
-
-import jwt
-from jwt.utils import base64url_decode
 
 from pynacos.server.auth.keys import algorithm_for
 
@@ -41,6 +40,7 @@ HEADERS = {
 }
 _DIGESTS = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
 MAX_TOKEN_LENGTH = 4096
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 VERIFIED_CACHE_SIZE = 100_000
 AUTH_DISABLED = "AUTH_DISABLED"
 
@@ -63,6 +63,8 @@ class TokenCodec:
         self.previous = previous
 
     def sign(self, sub: str, exp: int) -> str:
+        import jwt  # PyJWT (and cryptography) cost ~0.1 s and ~10 MB: load it at the first login only
+
         return jwt.encode({"sub": sub, "exp": exp}, self.key, algorithm=algorithm_for(self.key), headers={"typ": None})
 
     def verify(self, token: str) -> Claims:
@@ -91,6 +93,13 @@ class TokenCodec:
             if key is not None and hmac.compare_digest(hmac.new(key, signed, _DIGESTS[algorithm]).digest(), given):
                 return payload
         raise TokenRejected("Invalid signature")
+
+
+def base64url_decode(text: str) -> bytes:
+    """Strict unpadded base64url: any other character makes the token invalid (no malleable variants)."""
+    if not _BASE64URL.fullmatch(text):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _claims(payload: bytes) -> Claims:

@@ -101,6 +101,7 @@ class ConfigRoutes:
         self.service = service
         self.hub = hub
         self.transfer = transfer
+        self._encoded: dict[ConfigKey, tuple[Config, bytes, list[tuple[bytes, bytes]]]] = {}
 
     def routes(self) -> list[Route]:
         return [
@@ -127,13 +128,20 @@ class ConfigRoutes:
         return self.get(call)
 
     def get(self, call: Call) -> Response:
-        key = key_from(call.params)
-        validation.validate_tenant(key.tenant)
-        validation.validate_key(key.data_id, key.group)
-        config = self.service.get(key)
-        if config is None or call.params.optional("tag"):
+        """The hot path: validation results and encoded answers are cached per config version."""
+        params = call.params
+        data_id, group = params.required("dataId"), params.required("group")
+        tenant = params.namespace()
+        validation.check_readable_key(tenant, group, data_id)
+        config = self.service.get(ConfigKey(normalise(tenant), group, data_id))
+        if config is None or params.optional("tag"):
+            self._encoded.pop(ConfigKey(normalise(tenant), group, data_id), None)
             return http.text(NOT_FOUND_BODY, 404, media_type=http.JSON_UTF8)
-        return http.text(config.content, headers=config_headers(config))
+        cached = self._encoded.get(config.key)
+        if cached is None or cached[0] is not config:
+            headers = http.encode_headers(config_headers(config), http.TEXT_UTF8)
+            cached = self._encoded[config.key] = (config, config.content.encode("utf-8"), headers)
+        return http.Prebuilt(cached[1], cached[2])
 
     def show_all(self, call: Call) -> Response:
         config = self.service.get(key_from(call.params))

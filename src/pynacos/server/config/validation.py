@@ -7,10 +7,12 @@ bare message. Layer 2 (`validate_*`, Nacos's ParamUtils) answers `caused: <msg>;
 
 from __future__ import annotations
 
+import functools
 import re
 
 from pynacos.server.config.models import CONFIG_TYPES
 from pynacos.server.errors import BadRequest, ParamCheckFailed
+from pynacos.server.namespaces.service import normalise
 
 _NAMESPACE = re.compile(r"[A-Za-z0-9_-]+")
 _NAME = re.compile(r"[A-Za-z0-9_.:-]*")
@@ -55,6 +57,14 @@ def check_key(tenant: str, group: str, data_id: str) -> None:
     check_namespace(tenant)
     check_name("dataId", data_id, 256)
     check_name("group", group, 128)
+
+
+@functools.lru_cache(maxsize=65536)
+def check_readable_key(tenant: str, group: str, data_id: str) -> None:
+    """Both layers for a read; only keys that passed are cached (a refusal raises every time)."""
+    check_key(tenant, group, data_id)
+    validate_tenant(normalise(tenant))
+    validate_key(data_id, group)
 
 
 def validate_key(data_id: str, group: str) -> None:
