@@ -9,6 +9,7 @@ checked against a dummy hash of the same cost so that the answer takes as long a
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import secrets
@@ -19,7 +20,6 @@ import bcrypt
 
 MAX_PASSWORD_BYTES = 72
 ROUNDS = 10
-_DUMMY_HASH = bcrypt.hashpw(secrets.token_bytes(16).hex().encode(), bcrypt.gensalt(ROUNDS, prefix=b"2a"))
 CREDENTIAL_CACHE_SECONDS = 60.0
 _CACHE_LIMIT = 10_000
 
@@ -43,14 +43,21 @@ def hash_password(password: str) -> str:
 def verify(password: str, stored: str | None) -> bool:
     """Constant-effort check: unknown users and over-long passwords still pay one BCrypt."""
     raw = password.encode("utf-8")
-    target = stored.encode() if stored and stored.startswith(("$2a$", "$2b$", "$2y$")) else _DUMMY_HASH
+    dummy = _dummy_hash()
+    target = stored.encode() if stored and stored.startswith(("$2a$", "$2b$", "$2y$")) else dummy
     if target.startswith(b"$2y$"):
         target = b"$2b$" + target[4:]
     try:
         matched = bcrypt.checkpw(raw[:MAX_PASSWORD_BYTES], target)
     except ValueError:
         matched = False
-    return matched and target is not _DUMMY_HASH and len(raw) <= MAX_PASSWORD_BYTES
+    return matched and target is not dummy and len(raw) <= MAX_PASSWORD_BYTES
+
+
+@functools.cache
+def _dummy_hash() -> bytes:
+    """Made at first use, not at import: one BCrypt costs ~70 ms of start-up."""
+    return bcrypt.hashpw(secrets.token_bytes(16).hex().encode(), bcrypt.gensalt(ROUNDS, prefix=b"2a"))
 
 
 async def verify_async(password: str, stored: str | None) -> bool:
