@@ -8,6 +8,7 @@ must never read two different values.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ MAX_PARAMS = 1000
 NAMESPACE_ALIASES = ("namespaceId", "tenant", "namespace")
 #: parameters that are lists by nature, so repeating them adds values instead of conflicting
 LIST_PARAMS = frozenset({"ids"})
+_CACHED_QUERY_BYTES = 512
 _BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 JSON_UTF8 = "application/json;charset=UTF-8"
 TEXT_UTF8 = "text/plain;charset=UTF-8"
@@ -138,9 +140,24 @@ class Params(Mapping[str, str]):
 
 
 def parse_pairs(raw: bytes) -> list[tuple[str, str]]:
-    """Decode `a=1&b=2` (`+` is a space, escapes are UTF-8); bad UTF-8 is a 400, not a guess."""
+    """Decode `a=1&b=2` (`+` is a space, escapes are UTF-8); bad UTF-8 is a 400, not a guess.
+
+    Clients repeat the same short query (a config GET, a heartbeat every 5 s), so short ones are
+    decoded once and remembered.
+    """
     if not raw:
         return []
+    if len(raw) <= _CACHED_QUERY_BYTES:
+        return list(_parse_cached(raw))
+    return _parse(raw)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_cached(raw: bytes) -> tuple[tuple[str, str], ...]:
+    return tuple(_parse(raw))
+
+
+def _parse(raw: bytes) -> list[tuple[str, str]]:
     if _BAD_ESCAPE.search(raw):
         raise BadRequest("parameters contain an invalid percent-escape")
     try:

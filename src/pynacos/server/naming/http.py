@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
 from pynacos.server import http
@@ -63,6 +65,15 @@ SWITCHES: dict[str, Any] = {
     "name": "00-00---000-NACOS_SWITCH_DOMAIN-000---00-00",
     "checksum": None,
 }
+
+
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+@functools.lru_cache(maxsize=64)
+def _beat_answer(interval: int, code: int) -> bytes:
+    """Beats are the busiest route: their few possible answers are encoded once."""
+    return orjson.dumps({"clientBeatInterval": interval, "code": code, "lightBeatEnabled": True})
 
 
 def ok() -> Response:
@@ -242,7 +253,8 @@ class NamingRoutes:
         return http.json(self.list_body(call.params, "clusters"))
 
     async def beat(self, call: Call) -> Response:
-        return http.json(await self.beat_body(call.params))
+        body = await self.beat_body(call.params)
+        return http.Prebuilt(_beat_answer(body["clientBeatInterval"], body["code"]), _JSON_HEADERS)
 
     async def beat_body(self, params: Params) -> dict[str, Any]:
         key = p.service_key(params)

@@ -8,6 +8,7 @@ Nacos turned into SSRF host lists).
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
@@ -84,9 +85,19 @@ def namespace_of(params: Params) -> str:
 
 
 def service_key(params: Params, grouped_name: bool = True) -> ServiceKey:
-    """(namespace, group, service) from `serviceName` (maybe `group@@name`) and `groupName`."""
+    """(namespace, group, service) from `serviceName` (maybe `group@@name`) and `groupName`.
+
+    A grouped name wins over `groupName` when that is absent or the default (the Python SDK always
+    sends `groupName=DEFAULT_GROUP`); a grouped name with a *different* explicit group is refused, so
+    the group that is authorised is the group that is served.
+    """
     raw = required(params, "serviceName")
     group_param = params.get("groupName", "").strip()
+    return _service_key(raw, group_param, params.get("namespaceId", "").strip(), grouped_name)
+
+
+@functools.lru_cache(maxsize=8192)
+def _service_key(raw: str, group_param: str, namespace: str, grouped_name: bool) -> ServiceKey:
     if "@@" in raw:
         parts = [p for p in raw.split("@@")]
         while parts and not parts[-1]:
@@ -96,15 +107,18 @@ def service_key(params: Params, grouped_name: bool = True) -> ServiceKey:
         if not parts[0].strip():
             raise NamingError("Param 'serviceName' is illegal, groupName can't be empty")
         group, name = parts[0], parts[1]
-        if group_param and group_param != group:
+        if group_param not in ("", DEFAULT_GROUP, group):
             raise NamingError(f"serviceName names group '{group}' but groupName is '{group_param}'")
     else:
         group, name = group_param or DEFAULT_GROUP, raw
     _check("serviceName", name, 512, _SERVICE)
     _check("group", group, 128, _GROUP)
-    return ServiceKey(namespace_of(params), group, name)
+    if namespace:
+        _check("namespaceId/tenant", namespace, 64, _NAMESPACE)
+    return ServiceKey(namespace or PUBLIC, group, name)
 
 
+@functools.lru_cache(maxsize=65536)
 def check_ip(ip: str) -> str:
     if len(ip) > 128:
         raise _too_long("ip", 128)
