@@ -152,7 +152,7 @@ def parse_pairs(raw: bytes) -> list[tuple[str, str]]:
     return _parse(raw)
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=16384)  # above 10,000 instances beating with distinct queries
 def _parse_cached(raw: bytes) -> tuple[tuple[str, str], ...]:
     return tuple(_parse(raw))
 

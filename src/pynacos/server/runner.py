@@ -7,6 +7,7 @@ answer, so a stop at any moment (even kill -9) loses nothing that a client was t
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import sys
@@ -45,6 +46,7 @@ def announce(settings: Settings, warnings: list[str]) -> None:
 
 def run(settings: Settings, warnings: list[str], reload_settings: Callable[[], Settings]) -> None:
     configure_logging(settings.log_level)
+    tune_garbage_collector()
     announce(settings, warnings)
     config = uvicorn.Config(
         create_app(settings, reload_settings),
@@ -70,3 +72,9 @@ def _exit_quietly_after_shutdown() -> None:
     """uvicorn re-raises SIGTERM/SIGINT once it has shut down; a clean stop should exit 0 instead."""
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda _sig, _frame: None)
+
+
+def tune_garbage_collector() -> None:
+    """Collect the young generation less often: every request allocates short-lived objects, and with
+    10,000 registered instances each default-threshold pass over them cost a few % of a core."""
+    gc.set_threshold(50_000, 20, 20)
