@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import secrets
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -99,3 +103,243 @@ def init_admin(home: str, password: str | None) -> None:
     if created is None:
         raise click.ClickException("an admin already exists; nothing changed")
     click.echo(f"username: nacos\npassword: {created}")
+
+
+# --- SDK commands: talk to any Nacos-compatible server through pynacos.client ------------------
+
+_CONNECTION_OPTIONS = [
+    click.option("--server", "server_addresses", default=None, help="host:port[,host:port] (or NACOS_SERVER_ADDR)."),
+    click.option("--namespace", default=None, help="Namespace id (or NACOS_NAMESPACE); default public."),
+    click.option("--username", default=None, help="(or NACOS_USERNAME)"),
+    click.option("--password", default=None, help="(or NACOS_PASSWORD)"),
+    click.option("--context-path", default=None, help="(or NACOS_CONTEXT_PATH); default /nacos."),
+    click.option("--timeout", type=float, default=None, help="Seconds per call (default 5)."),
+]
+
+
+def _connection(command: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(_CONNECTION_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _settings(connection: dict[str, Any]) -> Any:
+    from pynacos.client import ClientSettings
+
+    try:
+        return ClientSettings.from_env(**connection)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@contextlib.contextmanager
+def _sdk_errors() -> Iterator[None]:
+    """SDK failures are expected outcomes: one `Error: ...` line and exit code 1, no traceback."""
+    from pynacos.client import NacosError
+
+    try:
+        yield
+    except NacosError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.group()
+def config() -> None:
+    """Read, write and watch configs on any Nacos-compatible server."""
+
+
+@config.command("get")
+@click.argument("data_id")
+@click.option("--group", "-g", default="DEFAULT_GROUP", show_default=True)
+@_connection
+def config_get(data_id: str, group: str, **connection: Any) -> None:
+    """Print a config's content (exit 1 if it does not exist)."""
+    from pynacos.client import ConfigClient
+
+    with _sdk_errors(), ConfigClient(_settings(connection)) as client:
+        content = client.get(data_id, group)
+    if content is None:
+        raise click.ClickException(f"config not found: {group}/{data_id}")
+    click.echo(content)
+
+
+@config.command("put")
+@click.argument("data_id")
+@click.argument("content", required=False)
+@click.option(
+    "--file", "-f", "source", type=click.File("r"), default=None, help="Read the content from a file (- = stdin)."
+)
+@click.option("--group", "-g", default="DEFAULT_GROUP", show_default=True)
+@click.option("--type", "config_type", default=None, help="properties, yaml, json, xml, html, text, toml.")
+@click.option("--cas-md5", default=None, help="Only replace the config if its md5 is still this.")
+@_connection
+def config_put(
+    data_id: str,
+    content: str | None,
+    source: Any,
+    group: str,
+    config_type: str | None,
+    cas_md5: str | None,
+    **connection: Any,
+) -> None:
+    """Publish a config (content as an argument, or --file)."""
+    from pynacos.client import ConfigClient
+
+    if (content is None) == (source is None):
+        raise click.UsageError("give the content as an argument or with --file, not both")
+    text = content if content is not None else source.read()
+    with _sdk_errors(), ConfigClient(_settings(connection)) as client:
+        if not client.publish(data_id, group, text, type=config_type, cas_md5=cas_md5):
+            raise click.ClickException("the server did not accept the config")
+    click.echo(f"published {group}/{data_id}")
+
+
+@config.command("rm")
+@click.argument("data_id")
+@click.option("--group", "-g", default="DEFAULT_GROUP", show_default=True)
+@_connection
+def config_rm(data_id: str, group: str, **connection: Any) -> None:
+    """Delete a config (succeeds when it does not exist)."""
+    from pynacos.client import ConfigClient
+
+    with _sdk_errors(), ConfigClient(_settings(connection)) as client:
+        client.remove(data_id, group)
+    click.echo(f"removed {group}/{data_id}")
+
+
+@config.command("watch")
+@click.argument("data_id")
+@click.option("--group", "-g", default="DEFAULT_GROUP", show_default=True)
+@click.option("--count", type=click.IntRange(min=1), default=None, help="Stop after this many changes.")
+@click.option("--duration", type=float, default=None, help="Stop after this many seconds.")
+@_connection
+def config_watch(data_id: str, group: str, count: int | None, duration: float | None, **connection: Any) -> None:
+    """Print the current content, then each change, until Ctrl-C (or --count/--duration)."""
+    import queue
+
+    from pynacos.client import ConfigChange, ConfigClient
+
+    changes: queue.Queue[ConfigChange] = queue.Queue()
+    deadline = None if duration is None else time.monotonic() + duration
+    with _sdk_errors(), ConfigClient(_settings(connection)) as client:
+        current = client.add_listener(data_id, group, changes.put)
+        click.echo(f"# current: {'(absent)' if current is None else current}")
+        seen = 0
+        while (count is None or seen < count) and (deadline is None or time.monotonic() < deadline):
+            try:
+                change = changes.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            seen += 1
+            click.echo(
+                f"# changed (md5 {change.md5 or '-'}): {'(deleted)' if change.content is None else change.content}"
+            )
+
+
+@main.group()
+def naming() -> None:
+    """Register, list and deregister service instances on any Nacos-compatible server."""
+
+
+def _metadata(pairs: tuple[str, ...]) -> dict[str, str]:
+    try:
+        return dict(pair.split("=", 1) for pair in pairs)
+    except ValueError:
+        raise click.BadParameter("metadata is key=value", param_hint="--metadata") from None
+
+
+@naming.command("register")
+@click.argument("service")
+@click.argument("ip")
+@click.argument("port", type=click.IntRange(1, 65535))
+@click.option("--group", "-g", default="DEFAULT_GROUP", show_default=True)
+@click.option("--cluster", default="DEFAULT", show_default=True)
+@click.option("--weight", type=float, default=1.0, show_default=True)
+@click.option("--metadata", "-m", multiple=True, help="key=value (repeatable).")
+@click.option("--persistent", is_flag=True, help="A persistent instance (stays without heartbeats).")
+@click.option("--hold", is_flag=True, help="Keep sending heartbeats until Ctrl-C (ephemeral instances).")
+@_connection
+def naming_register(
+    service: str,
+    ip: str,
+    port: int,
+    group: str,
+    cluster: str,
+    weight: float,
+    metadata: tuple[str, ...],
+    persistent: bool,
+    hold: bool,
+    **connection: Any,
+) -> None:
+    """Register an instance. Ephemeral ones expire about 30 s later unless --hold keeps them alive."""
+    from pynacos.client import NamingClient
+
+    with _sdk_errors(), NamingClient(_settings(connection)) as client:
+        client.register_instance(service, ip, port, weight, cluster, _metadata(metadata), not persistent, group)
+        click.echo(f"registered {ip}:{port} in {group}@@{service}")
+        if hold:
+            click.echo("sending heartbeats; Ctrl-C to stop")
+            with contextlib.suppress(KeyboardInterrupt):
+                while True:
+                    time.sleep(3600)
+
+
+@naming.command("list")
+@click.argument("service")
+@click.option("--group", "-g", default="DEFAULT_GROUP", show_default=True)
+@click.option("--healthy-only", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per instance.")
+@_connection
+def naming_list(service: str, group: str, healthy_only: bool, as_json: bool, **connection: Any) -> None:
+    """List a service's instances: ip:port, weight, health, cluster, metadata."""
+    import dataclasses
+    import json
+
+    from pynacos.client import NamingClient
+
+    with _sdk_errors(), NamingClient(_settings(connection)) as client:
+        instances = client.list_instances(service, group, healthy_only)
+    for i in instances:
+        if as_json:
+            click.echo(json.dumps(dataclasses.asdict(i), sort_keys=True))
+        else:
+            state = "healthy" if i.healthy else "unhealthy"
+            click.echo(f"{i.address}\tweight={i.weight:g}\t{state}\tcluster={i.cluster_name}\t{json.dumps(i.metadata)}")
+
+
+@naming.command("deregister")
+@click.argument("service")
+@click.argument("ip")
+@click.argument("port", type=click.IntRange(1, 65535))
+@click.option("--group", "-g", default="DEFAULT_GROUP", show_default=True)
+@click.option("--cluster", default="DEFAULT", show_default=True)
+@click.option("--persistent", is_flag=True)
+@_connection
+def naming_deregister(
+    service: str, ip: str, port: int, group: str, cluster: str, persistent: bool, **connection: Any
+) -> None:
+    """Remove an instance (succeeds when it is not registered)."""
+    from pynacos.client import NamingClient
+
+    with _sdk_errors(), NamingClient(_settings(connection)) as client:
+        client.deregister_instance(service, ip, port, cluster, not persistent, group)
+    click.echo(f"deregistered {ip}:{port} from {group}@@{service}")
+
+
+@main.command()
+@_connection
+def login(**connection: Any) -> None:
+    """Log in once and print the access token and its lifetime (tokenTtl, seconds)."""
+    from pynacos.client._sync import login as sdk_login
+
+    settings = _settings(connection)
+    if not settings.username:
+        raise click.UsageError("give --username (or NACOS_USERNAME) and --password (or NACOS_PASSWORD)")
+    with _sdk_errors():
+        reply = sdk_login(settings)
+    if reply is None:
+        click.echo("the server has auth turned off: calls need no token")
+        return
+    click.echo(f"accessToken: {reply.access_token}")
+    click.echo(f"tokenTtl: {reply.token_ttl}")
+    click.echo(f"globalAdmin: {str(reply.global_admin).lower()}")

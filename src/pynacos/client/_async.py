@@ -22,7 +22,7 @@ from pynacos.client import _protocol as protocol
 from pynacos.client import _snapshot as snapshot
 from pynacos.client._auth import ENSURE_TOKEN, FailureLog, Plan, auth_flow
 from pynacos.client._base import BaseTransport, http_options, outcome_of, reply_of
-from pynacos.client._exceptions import AuthError, NacosError, NotFound, ServerUnavailable, Timeout
+from pynacos.client._exceptions import AuthError, ClientClosed, NacosError, NotFound, ServerUnavailable, Timeout
 from pynacos.client._failover import Attempt, Outcome, Pause, failover
 from pynacos.client._listener import ConfigKey, ListenerTable, parse_changed
 from pynacos.client._models import (
@@ -82,7 +82,8 @@ class AsyncTransport(BaseTransport):
             raise Timeout("timed out waiting for another task's login") from None
         try:
             if self.session.plan(self.clock()) in (Plan.LOGIN, Plan.REFRESH):
-                reply = await self._exchange(self.session.login_request(), deadline)
+                login_deadline = min(deadline, self.clock() + self.settings.timeout)  # a long poll's is 35 s away
+                reply = await self._exchange(self.session.login_request(), login_deadline)
                 self.session.on_login_reply(reply, self.clock())
         finally:
             self._login_lock.release()
@@ -105,7 +106,11 @@ class AsyncTransport(BaseTransport):
     async def _attempt(self, attempt: Attempt, request: protocol.Request) -> Outcome:
         try:
             return reply_of(await self._http.request(**self.arguments(attempt, request)))
-        except httpx.TransportError as exc:
+        except (httpx.TransportError, RuntimeError) as exc:  # RuntimeError: httpx's "client has been closed"
+            if self.closed:
+                raise ClientClosed("the client was closed during the call") from exc
+            if isinstance(exc, RuntimeError):
+                raise
             return outcome_of(attempt.address, exc)
 
     async def aclose(self) -> None:

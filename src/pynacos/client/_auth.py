@@ -106,7 +106,7 @@ class AuthSession:
         self.failure: AuthError | None = None
         self.failures = 0
         self.retry_at = 0.0
-        self.log.clear()
+        self._announce_recovery = self.log.clear()  # say so when the new credentials work
 
     # --- what to do before a call -----------------------------------------------------------
 
@@ -139,7 +139,7 @@ class AuthSession:
 
     def on_login_reply(self, reply: Reply, now: float) -> None:
         if reply.status == 404:
-            self._auth_off(now, "the server has no login endpoint (no auth plugin)")
+            self._auth_off("the server has no login endpoint (no auth plugin)")
         elif reply.status == 200:
             self._on_login_ok(reply, now)
         else:
@@ -154,7 +154,7 @@ class AuthSession:
             return
         self.last_login = LoginReply(token, ttl, bool(body.get("globalAdmin")), str(body.get("username") or ""))
         if not token or token == AUTH_DISABLED:
-            self._auth_off(now, "the server has auth turned off (login answered without a usable token)")
+            self._auth_off("the server has auth turned off (login answered without a usable token)")
             return
         ttl = max(ttl, 1)
         self.token, self.stale, self.auth_off = token, False, False
@@ -162,18 +162,19 @@ class AuthSession:
         self.expires_at = now + max(ttl - 2.0, ttl * 0.9)
         low, high = REFRESH_WINDOW
         self.refresh_at = now + ttl * (low + (high - low) * self.rng())
-        self._recovered(now)
+        self._recovered()
 
-    def _auth_off(self, now: float, why: str) -> None:
+    def _auth_off(self, why: str) -> None:
         if not self.auth_off:
             log.info("%s; sending no token", why)
         self.token, self.auth_off, self.stale = None, True, False
-        self._recovered(now)
+        self._recovered()
 
-    def _recovered(self, now: float) -> None:
-        if self.log.clear():
-            log.warning("login as %r works again after %d failure(s)", self.username, self.failures)
+    def _recovered(self) -> None:
+        if self.log.clear() or self._announce_recovery:
+            log.warning("login as %r works again", self.username)
         self.failure, self.failures, self.retry_at = None, 0, 0.0
+        self._announce_recovery = False
 
     def _classify(self, reply: Reply) -> tuple[str, AuthError]:
         message = message_of(reply) or f"HTTP {reply.status}"

@@ -79,6 +79,7 @@ def failover(
             if remaining <= 0:
                 return _give_up(last_reply, errors)
             outcome = yield Attempt(address, remaining)
+            assert outcome is not None, "an attempt is answered with a Reply or a TransportError"
             if isinstance(outcome, Reply) and not fails_over(outcome):
                 servers.answered(address)
                 return outcome
@@ -88,7 +89,7 @@ def failover(
                 last_reply = outcome
                 errors.append(error_for(outcome))
                 worth_waiting = worth_waiting and retries_later(outcome)
-            elif outcome is not None:
+            else:
                 errors.append(outcome)
             servers.failed(address)
         remaining = deadline - clock()

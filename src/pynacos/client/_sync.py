@@ -24,7 +24,7 @@ from pynacos.client import _protocol as protocol
 from pynacos.client import _snapshot as snapshot
 from pynacos.client._auth import ENSURE_TOKEN, FailureLog, Plan, auth_flow
 from pynacos.client._base import BaseTransport, http_options, outcome_of, reply_of
-from pynacos.client._exceptions import AuthError, NacosError, NotFound, ServerUnavailable, Timeout
+from pynacos.client._exceptions import AuthError, ClientClosed, NacosError, NotFound, ServerUnavailable, Timeout
 from pynacos.client._failover import Attempt, Outcome, Pause, failover
 from pynacos.client._listener import Callback, ConfigKey, ListenerTable, parse_changed
 from pynacos.client._models import (
@@ -51,26 +51,43 @@ class Interrupted(Exception):
 
 
 class SocketTracker:
-    """Remembers the sockets an httpx.Client opens (httpcore's `trace` hook) to shut them down."""
+    """Remembers the sockets an httpx.Client opens (httpcore's `trace` hook) so they can be shut down.
+
+    `interrupt()` shuts down every socket (a blocked read then fails at once) and starts a new
+    generation; a socket that a call of an older generation connects afterwards is shut down as
+    soon as it is made, so a request racing with close() cannot slip through and hang.
+    """
 
     def __init__(self) -> None:
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self.generation = 0
 
-    def trace(self, event: str, info: dict[str, Any]) -> None:
-        if event == "connection.connect_tcp.complete" and info.get("return_value") is not None:
-            sock = info["return_value"].get_extra_info("socket")
-            with self._lock:
+    def hook(self, generation: int) -> Callable[[str, dict[str, Any]], None]:
+        def trace(event: str, info: dict[str, Any]) -> None:
+            if event == "connection.connect_tcp.complete" and info.get("return_value") is not None:
+                self._track(info["return_value"].get_extra_info("socket"), generation)
+
+        return trace
+
+    def _track(self, sock: socket.socket, generation: int) -> None:
+        with self._lock:
+            if generation != self.generation:
+                _shutdown(sock)
+            else:
                 self._sockets = [s for s in self._sockets if s.fileno() != -1] + [sock]
 
     def interrupt(self) -> None:
         with self._lock:
             self.generation += 1
             for sock in self._sockets:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+                _shutdown(sock)
             self._sockets = []
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 class SyncTransport(BaseTransport):
@@ -119,6 +136,8 @@ class SyncTransport(BaseTransport):
             raise self.session.error()
 
     def _login(self, deadline: float, background: bool = False) -> None:
+        """Bounded by the call's deadline and by one timeout (a long poll's deadline is 35 s away)."""
+        deadline = min(deadline, self.clock() + self.settings.timeout)
         reply = self._exchange(self.session.login_request(), deadline, background, self.tracker.generation)
         self.session.on_login_reply(reply, self.clock())
 
@@ -150,17 +169,17 @@ class SyncTransport(BaseTransport):
 
     def _attempt(self, attempt: Attempt, request: protocol.Request, background: bool, generation: int) -> Outcome:
         http = self._background if background else self._http
-        extensions = {"trace": self.tracker.trace} if background else {}
+        extensions = {"trace": self.tracker.hook(generation)} if background else {}
         try:
             return reply_of(http.request(**self.arguments(attempt, request), extensions=extensions))
-        except httpx.TransportError as exc:
-            if self.closed or (background and self.tracker.generation != generation):
-                raise Interrupted() from exc
-            return outcome_of(attempt.address, exc)
-        except RuntimeError as exc:  # httpx: "Cannot send a request, as the client has been closed."
+        except (httpx.TransportError, RuntimeError) as exc:  # RuntimeError: httpx's "client has been closed"
             if self.closed:
+                raise ClientClosed("the client was closed during the call") from exc
+            if background and self.tracker.generation != generation:
                 raise Interrupted() from exc
-            raise
+            if isinstance(exc, RuntimeError):
+                raise
+            return outcome_of(attempt.address, exc)
 
     def close(self) -> None:
         self.closed = True
