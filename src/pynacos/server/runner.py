@@ -10,12 +10,13 @@ from __future__ import annotations
 import gc
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Callable
 
 import uvicorn
 
-from pynacos.server.app import create_app
+from pynacos.server.app import NacosApp, create_app
 from pynacos.server.settings import Settings
 
 log = logging.getLogger("pynacos.server")
@@ -48,8 +49,9 @@ def run(settings: Settings, warnings: list[str], reload_settings: Callable[[], S
     configure_logging(settings.log_level)
     tune_garbage_collector()
     announce(settings, warnings)
+    app = create_app(settings, reload_settings)
     config = uvicorn.Config(
-        create_app(settings, reload_settings),
+        app,
         host=settings.listen_address,
         port=settings.port,
         lifespan="on",
@@ -61,7 +63,7 @@ def run(settings: Settings, warnings: list[str], reload_settings: Callable[[], S
         h11_max_incomplete_event_size=16 * 1024,
     )
     log.info("pynacos listening on http://%s:%d%s", settings.listen_address, settings.port, settings.context_path)
-    server = uvicorn.Server(config)
+    server = Server(config, app)
     _exit_quietly_after_shutdown()
     server.run()
     if not server.started:
@@ -78,3 +80,16 @@ def tune_garbage_collector() -> None:
     """Collect the young generation less often: every request allocates short-lived objects, and with
     10,000 registered instances each default-threshold pass over them cost a few % of a core."""
     gc.set_threshold(50_000, 20, 20)
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server, but held long polls are answered "no change" as soon as shutdown starts
+    (otherwise they hold the graceful shutdown for its whole timeout and then get a 500)."""
+
+    def __init__(self, config: uvicorn.Config, app: NacosApp) -> None:
+        super().__init__(config)
+        self.nacos = app
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.nacos.hub.release_all()
+        await super().shutdown(sockets)

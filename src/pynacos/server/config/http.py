@@ -208,7 +208,7 @@ class ConfigRoutes:
                 return changed_response(changed)
             if call.header_flag("Long-Pulling-Timeout-No-Hangup"):
                 return http.text("", media_type=http.JSON_UTF8)
-            key = await waiter.wait(hold_for)
+            key = await waiter.wait(hold_for, stop=client_gone(call))
         return changed_response([key]) if key is not None else http.text("", media_type=http.JSON_UTF8)
 
     async def listeners_of_config(self, call: Call) -> Response:
@@ -270,6 +270,12 @@ def namespace_configs(service: ConfigService, params: Params, required_name: str
     tenant = params.namespace()
     validation.check_namespace(tenant)
     return [shapes.namespace_config(c) for c in service.search(Search(tenant=normalise(tenant)))]
+
+
+async def client_gone(call: Call) -> None:
+    """Returns when the client disconnects (the request body has been read already)."""
+    while (await call.request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def parse_listening(raw: str) -> dict[ConfigKey, str]:

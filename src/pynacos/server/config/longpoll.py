@@ -8,6 +8,8 @@ Invariants:
 3. Every exit path (answer, timeout, cancellation) removes the waiter from every key and from the
    per-IP count, so held state is bounded by the number of open requests.
 4. Nothing here sleeps in a loop: a waiter is one future, resolved by `notify`.
+5. A held request ends early when its client disconnects (the handler passes a `stop` awaitable) or
+   when the server shuts down (`release_all` answers "no change"), so neither leaves a waiter behind.
 
 Theory of operation: `hold()` returns a `Waiter` (a context manager). The handler compares md5s;
 if nothing differs it awaits `waiter.wait(timeout)`. `notify(key)` (called on ConfigChanged)
@@ -18,7 +20,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable
 from types import TracebackType
+from typing import Any
 
 from pynacos.server.config.models import ConfigKey
 from pynacos.server.errors import Unavailable
@@ -32,14 +36,19 @@ class Waiter:
         self.md5s = md5s
         self.keys = list(md5s)
         self.client_ip = client_ip
-        self.future: asyncio.Future[ConfigKey] = asyncio.get_running_loop().create_future()
+        self.future: asyncio.Future[ConfigKey | None] = asyncio.get_running_loop().create_future()
 
-    async def wait(self, timeout: float) -> ConfigKey | None:
-        """The key that changed, or None when the time is up."""
+    async def wait(self, timeout: float, stop: Awaitable[object] | None = None) -> ConfigKey | None:
+        """The key that changed, or None when the time is up, the server is closing, or `stop`
+        (the client went away) finished first."""
+        stopper = asyncio.ensure_future(stop) if stop is not None else None
         try:
-            return await asyncio.wait_for(asyncio.shield(self.future), timeout)
-        except TimeoutError:
-            return None
+            waiting: set[asyncio.Future[Any]] = {self.future} | ({stopper} if stopper else set())
+            await asyncio.wait(waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if stopper is not None:
+                stopper.cancel()
+        return self.future.result() if self.future.done() and not self.future.cancelled() else None
 
     def __enter__(self) -> Waiter:
         return self
@@ -77,6 +86,12 @@ class LongPollHub:
         for waiter in self._by_key.get(key, ()):
             if not waiter.future.done():
                 waiter.future.set_result(key)
+
+    def release_all(self) -> None:
+        """Shutting down: every held request answers "no change" now instead of being cut off."""
+        for waiter in self.all_waiters():
+            if not waiter.future.done():
+                waiter.future.set_result(None)
 
     def listeners_of(self, key: ConfigKey) -> list[Waiter]:
         return list(self._by_key.get(key, ()))
