@@ -40,3 +40,11 @@ def asgi_client(app: NacosApp, client_ip: str = "127.0.0.1") -> httpx.AsyncClien
 async def client(app: NacosApp) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi_client(app) as http_client:
         yield http_client
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """nacos-sdk-python's poller thread logs a traceback when its multiprocessing manager exits with the
+    interpreter; silence it so the suite's closing line is pytest's summary."""
+    import logging
+
+    logging.getLogger("nacos.client").disabled = True
