@@ -166,3 +166,17 @@ async def test_concurrent_first_admin_calls_create_one_admin(tmp_path: object) -
         assert [b for b, r in app.auth.accounts.directory.bindings if r == "ROLE_ADMIN"] == ["nacos"]
     finally:
         await app.stop()
+
+
+async def test_first_admin_through_a_local_reverse_proxy_needs_the_bootstrap_token(tmp_path: object) -> None:
+    from pynacos.server.settings import Settings
+    from tests.server.auth.conftest import KEY
+
+    app = await started(Settings(home=str(tmp_path), auth_enabled=True, token_secret_key=KEY))
+    try:
+        async with asgi_client(app) as client:
+            relayed = await client.post("/v1/auth/users/admin", headers={"X-Forwarded-For": "203.0.113.9"})
+            assert relayed.status_code == 403
+            assert not app.auth.accounts.directory.has_admin()
+    finally:
+        await app.stop()

@@ -162,8 +162,10 @@ class AuthRoutes:
         return http.json({"username": "nacos", "password": password}, headers=NO_STORE)
 
     def _bootstrap_allowed(self, call: Call) -> bool:
+        forwarded = any(h in call.headers for h in ("x-forwarded-for", "x-real-ip", "forwarded"))
         try:
-            if ipaddress.ip_address(call.client_ip).is_loopback:
+            # a request relayed by a local reverse proxy also comes from loopback: it does not count
+            if ipaddress.ip_address(call.client_ip).is_loopback and not forwarded:
                 return True
         except ValueError:
             pass
