@@ -40,6 +40,7 @@ class LoginThrottle:
 
     def failed(self, username: str, ip: str) -> None:
         now = self.clock()
+        self._forget_old(now)
         for bucket, key in ((self._users, username), (self._ips, ip)):
             failures = bucket.setdefault(key, deque())
             _trim(failures, now)
@@ -50,6 +51,16 @@ class LoginThrottle:
             log.warning("login locked for user %r after %d failures in 5 min (last from %s)", username, len(users), ip)
         if len(users) < MAX_PER_USER:
             self._warned.discard(username)
+
+    def _forget_old(self, now: float) -> None:
+        """Keep memory bounded when someone sprays random usernames: drop keys with no recent failure."""
+        for bucket in (self._users, self._ips):
+            if len(bucket) > MAX_TRACKED:
+                for key in [k for k, failures in bucket.items() if not _trim(failures, now)]:
+                    del bucket[key]
+
+
+MAX_TRACKED = 10_000
 
 
 def _trim(failures: deque[float] | None, now: float) -> deque[float] | None:
