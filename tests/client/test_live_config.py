@@ -186,3 +186,41 @@ async def test_async_aclose_cancels_the_listener_at_once(plain_server: ServerPro
     await client.aclose()
     assert time.monotonic() - started < 1
     assert not [t for t in asyncio.all_tasks() if t.get_name() == "pynacos-config-listener"]
+
+
+def test_server_list_from_an_address_server(tmp_path: Path) -> None:
+    """An endpoint (Nacos address server) answers the server list; the client then works as usual."""
+    import http.server
+    import threading
+
+    from pynacos.client import ClientSettings, ConfigClient
+    from tests.integration.server_process import ServerProcess
+
+    server = ServerProcess(tmp_path / "home")
+    server.start()
+
+    class AddressServer(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = f"{server.address}\n".encode() if self.path == "/nacos/serverlist" else b""
+            self.send_response(200 if body else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), AddressServer)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        endpoint = f"127.0.0.1:{httpd.server_address[1]}"
+        settings = ClientSettings.from_env({"NACOS_ENDPOINT": endpoint})
+        assert settings.servers == (server.address,)
+        with ConfigClient(settings) as client:
+            assert client.publish("ep", "DEFAULT_GROUP", "via endpoint")
+            assert client.get("ep", "DEFAULT_GROUP") == "via endpoint"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        server.stop()

@@ -58,11 +58,32 @@ class ClientSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ClientSettings:
-        """Settings from `NACOS_*` variables; explicit (non-None) keyword arguments win over them."""
+        """Settings from `NACOS_*` variables; explicit (non-None) keyword arguments win over them.
+
+        Without `NACOS_SERVER_ADDR`, `NACOS_ENDPOINT` names an address server to ask for the list.
+        """
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {name: env[var] for name, var in ENV_VARS.items() if env.get(var)}
         values.update({name: value for name, value in overrides.items() if value is not None})
+        if "server_addresses" not in values and env.get("NACOS_ENDPOINT"):
+            return cls.from_endpoint(env["NACOS_ENDPOINT"], **values)
         return cls(**values)
+
+    @classmethod
+    def from_endpoint(cls, endpoint: str, timeout: float = 5.0, **values: Any) -> ClientSettings:
+        """Ask a Nacos address server for the server list (`GET http://<endpoint>/nacos/serverlist`,
+        one `host:port` per line), once, here; the other settings are passed through."""
+        import httpx
+
+        base = endpoint if endpoint.startswith(("http://", "https://")) else f"http://{endpoint}"
+        if "/" not in base.split("://", 1)[1]:
+            base += "/nacos/serverlist"
+        response = httpx.get(base, timeout=timeout)
+        response.raise_for_status()
+        servers = [line.strip() for line in response.text.splitlines() if line.strip()]
+        if not servers:
+            raise ValueError(f"the address server {endpoint} listed no servers")
+        return cls(server_addresses=servers, timeout=timeout, **values)
 
 
 def _namespace(value: str) -> str:
