@@ -63,24 +63,52 @@ def action_covers(stored: str, wanted: str) -> bool:
 
 
 class Directory:
-    """The users, role bindings and permissions, mirrored in memory."""
+    """The users, role bindings and permissions, mirrored in memory.
+
+    `bindings` and `permissions` keep creation order (the list APIs page them); assigning either
+    rebuilds the per-user and per-role indexes, so the check on every request reads dicts, not lists.
+    """
 
     def __init__(self) -> None:
         self.users: dict[str, str] = {}
-        self.bindings: list[tuple[str, str]] = []  # (username, role) in creation order
-        self.permissions: list[Permission] = []
+        self._bindings: list[tuple[str, str]] = []  # (username, role)
+        self._permissions: list[Permission] = []
+        self._roles_by_user: dict[str, list[str]] = {}
+        self._permissions_by_role: dict[str, list[Permission]] = {}
+
+    @property
+    def bindings(self) -> list[tuple[str, str]]:
+        return self._bindings
+
+    @bindings.setter
+    def bindings(self, rows: list[tuple[str, str]]) -> None:
+        self._bindings = rows
+        self._roles_by_user = {}
+        for user, role in rows:
+            self._roles_by_user.setdefault(user, []).append(role)
+
+    @property
+    def permissions(self) -> list[Permission]:
+        return self._permissions
+
+    @permissions.setter
+    def permissions(self, rows: list[Permission]) -> None:
+        self._permissions = rows
+        self._permissions_by_role = {}
+        for permission in rows:
+            self._permissions_by_role.setdefault(permission.role, []).append(permission)
 
     def roles_of(self, username: str) -> list[str]:
-        return [role for user, role in self.bindings if user == username]
+        return self._roles_by_user.get(username, [])
 
     def is_admin(self, username: str) -> bool:
-        return (username, ADMIN_ROLE) in self.bindings
+        return ADMIN_ROLE in self.roles_of(username)
 
     def has_admin(self) -> bool:
-        return any(role == ADMIN_ROLE and user in self.users for user, role in self.bindings)
+        return any(ADMIN_ROLE in roles and user in self.users for user, roles in self._roles_by_user.items())
 
     def known_role(self, role: str) -> bool:
-        return any(r == role for _, r in self.bindings)
+        return any(role in roles for roles in self._roles_by_user.values())
 
     def allows(self, username: str, resource: str, action: str) -> bool:
         roles = self.roles_of(username)
@@ -89,8 +117,9 @@ class Directory:
         if resource.startswith("console/") or not roles:
             return False
         return any(
-            p.role in roles and action_covers(p.action, action) and resource_matches(p.resource, resource)
-            for p in self.permissions
+            action_covers(p.action, action) and resource_matches(p.resource, resource)
+            for role in roles
+            for p in self._permissions_by_role.get(role, ())
         )
 
 
@@ -136,7 +165,7 @@ class Accounts:
             except Duplicate:
                 raise BadRequest(f"user '{DEFAULT_ADMIN}' exists without {ADMIN_ROLE}") from None
             self.directory.users[DEFAULT_ADMIN] = hashed
-            self.directory.bindings.append((DEFAULT_ADMIN, ADMIN_ROLE))
+            self.directory.bindings = [*self.directory.bindings, (DEFAULT_ADMIN, ADMIN_ROLE)]
         return True
 
     async def delete_user(self, username: str) -> None:
@@ -166,7 +195,7 @@ class Accounts:
             if (username, role) in self.directory.bindings:
                 raise BadRequest(f"user '{username}' already bound to the role '{role}'!")
             await self.store.add_role(username, role, self.tokens.revoke_user(username))
-            self.directory.bindings.append((username, role))
+            self.directory.bindings = [*self.directory.bindings, (username, role)]
 
     async def delete_role(self, role: str, username: str | None) -> None:
         if role == ADMIN_ROLE:
@@ -187,7 +216,7 @@ class Accounts:
                 await self.store.add_permission(role, resource, action)
             except Duplicate:
                 raise BadRequest("permission already exist!") from None
-            self.directory.permissions.append(Permission(role, resource, action))
+            self.directory.permissions = [*self.directory.permissions, Permission(role, resource, action)]
 
     async def delete_permission(self, role: str, resource: str, action: str) -> None:
         async with self._lock:
