@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pynacos.server.naming.models import (
@@ -135,10 +135,8 @@ class NamingService:
         override = service.overrides.get(f"{instance.ip}:{instance.port}:{instance.cluster}")
         if override is None:
             return instance
-        merged = Instance(**instance.__dict__)
-        merged.enabled, merged.weight = override.enabled, override.weight
-        merged.metadata = {**instance.metadata, **override.metadata}
-        return merged
+        metadata = {**instance.metadata, **override.metadata}
+        return replace(instance, enabled=override.enabled, weight=override.weight, metadata=metadata)
 
     def select(self, key: ServiceKey, clusters: list[str], healthy_only: bool) -> tuple[list[Instance], bool]:
         """Instances a list or push shows, and whether the protect threshold was reached (C.4)."""
@@ -261,9 +259,7 @@ def instance_id_generator(metadata: dict[str, str]) -> str | None:
 
 
 def _as_healthy(instance: Instance) -> Instance:
-    shown = Instance(**instance.__dict__)
-    shown.healthy = True
-    return shown
+    return replace(instance, healthy=True)
 
 
 def _flag_conflict(key: ServiceKey, service_ephemeral: bool) -> str:
