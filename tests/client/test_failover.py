@@ -136,3 +136,18 @@ def test_no_time_left_means_unavailable() -> None:
     clock.now = 10
     with pytest.raises(ServerUnavailable, match="no attempt before the deadline"):
         run(failover(servers("a"), 5, clock), {"a": [OK]}, clock)
+
+
+def test_a_new_list_keeps_the_current_server_first_when_it_is_still_listed() -> None:
+    s = servers("a", "b", "c")
+    s.failed("a")
+    s.replace(["x", "b"])
+    assert s.order() == ["b", "x"]
+
+
+def test_a_new_list_without_the_current_server_starts_anywhere_in_it() -> None:
+    s = servers("a", "b")
+    s.replace(["x", "y"])
+    assert s.order() == ["x", "y"]
+    s.replace([])
+    assert s.order() == ["x", "y"]

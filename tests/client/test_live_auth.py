@@ -227,3 +227,25 @@ def test_token_ttl_20s_over_90s_of_calls_zero_failures_about_five_logins(
     assert ttl_run.loop.calls >= 80
     assert 4 <= ttl_run.logins <= 8, ttl_run.logins
     assert requests_counted(ttl_server, "/v1/cs/configs", 403, "GET") == 0  # refreshed before expiry, never refused
+
+
+def test_explicit_login_gives_the_token_and_its_ttl(auth_server: tuple[ServerProcess, Admin]) -> None:
+    server, _ = auth_server
+    with ConfigClient(user_settings(server, "writer")) as client:
+        reply = client.login()
+        assert reply is not None and reply.token_ttl == 18000 and not reply.global_admin
+        assert reply.access_token.count(".") == 2  # a JWT
+        before = logins(server)
+        assert client.get("shared.txt") == "hello"  # uses that token: no second login
+        assert logins(server) == before
+    with ConfigClient(user_settings(server, "writer", "wrong")) as client, pytest.raises(Unauthenticated):
+        client.login()
+    with ConfigClient(server.address) as client, pytest.raises(ValueError, match="no username"):
+        client.login()
+
+
+async def test_async_explicit_login(auth_server: tuple[ServerProcess, Admin]) -> None:
+    server, _ = auth_server
+    async with AsyncConfigClient(user_settings(server, "writer")) as client:
+        reply = await client.login()
+        assert reply is not None and reply.token_ttl == 18000

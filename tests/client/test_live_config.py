@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import http.server
 import queue
 import threading
 import time
@@ -188,20 +189,16 @@ async def test_async_aclose_cancels_the_listener_at_once(plain_server: ServerPro
     assert not [t for t in asyncio.all_tasks() if t.get_name() == "pynacos-config-listener"]
 
 
-def test_server_list_from_an_address_server(tmp_path: Path) -> None:
-    """An endpoint (Nacos address server) answers the server list; the client then works as usual."""
-    import http.server
-    import threading
-
-    from pynacos.client import ClientSettings, ConfigClient
-    from tests.integration.server_process import ServerProcess
-
-    server = ServerProcess(tmp_path / "home")
-    server.start()
+def test_server_list_from_an_address_server_is_refreshed(plain_server: ServerProcess, tmp_path: Path) -> None:
+    """An endpoint (Nacos address server) answers the server list; when it lists another server, the
+    client moves there at the next refresh; when it fails, the client keeps the list it has."""
+    other = ServerProcess(tmp_path / "home")
+    other.start()
+    listed = {"body": f"{plain_server.address}\n"}
 
     class AddressServer(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = f"{server.address}\n".encode() if self.path == "/nacos/serverlist" else b""
+            body = listed["body"].encode() if self.path == "/nacos/serverlist" else b""
             self.send_response(200 if body else 404)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -215,12 +212,20 @@ def test_server_list_from_an_address_server(tmp_path: Path) -> None:
     thread.start()
     try:
         endpoint = f"127.0.0.1:{httpd.server_address[1]}"
-        settings = ClientSettings.from_env({"NACOS_ENDPOINT": endpoint})
-        assert settings.servers == (server.address,)
+        settings = ClientSettings.from_env({"NACOS_ENDPOINT": endpoint}, endpoint_refresh_interval=0.3)
+        assert (settings.servers, settings.endpoint) == ((plain_server.address,), endpoint)
         with ConfigClient(settings) as client:
-            assert client.publish("ep", "DEFAULT_GROUP", "via endpoint")
-            assert client.get("ep", "DEFAULT_GROUP") == "via endpoint"
+            assert client.publish("ep", "DEFAULT_GROUP", "on the first server")
+            listed["body"] = f"{other.address}\n"
+            time.sleep(0.4)
+            assert client.get("ep", "DEFAULT_GROUP") is None  # asked the other server: it has no such config
+            assert client.publish("ep", "DEFAULT_GROUP", "on the other server")
+            listed["body"] = ""  # the address server now answers 404: keep the list
+            time.sleep(0.4)
+            assert client.get("ep", "DEFAULT_GROUP") == "on the other server"
+        with ConfigClient(plain_server.address) as direct:
+            assert direct.get("ep", "DEFAULT_GROUP") == "on the first server"
     finally:
         httpd.shutdown()
         httpd.server_close()
-        server.stop()
+        other.stop()

@@ -125,3 +125,26 @@ async def test_async_register_list_subscribe_deregister(plain_server: ServerProc
         client.unsubscribe("a-orders")
         with pytest.raises(NotFound):
             await client.select_one_healthy("a-orders")
+
+
+def test_close_deregisters_at_once_instead_of_waiting_for_expiry(plain_server: ServerProcess) -> None:
+    """Default beats: the server would keep the instance 15-30 s; closing the client removes it now."""
+    with NamingClient(plain_server.address) as observer:
+        client = NamingClient(plain_server.address)
+        client.register_instance("leaving", "10.0.5.1", 7000)
+        client.register_instance("leaving", "10.0.5.2", 7000)
+        client.register_instance("staying", "10.0.5.9", 7000, ephemeral=False)
+        assert len(observer.list_instances("leaving")) == 2
+        client.close()
+        assert observer.list_instances("leaving") == []
+        assert [i.ip for i in observer.list_instances("staying")] == ["10.0.5.9"]  # persistent: not this client's
+        observer.deregister_instance("staying", "10.0.5.9", 7000, ephemeral=False)
+
+
+async def test_async_close_deregisters_at_once(plain_server: ServerProcess) -> None:
+    async with AsyncNamingClient(plain_server.address) as observer:
+        client = AsyncNamingClient(plain_server.address)
+        await client.register_instance("a-leaving", "10.0.5.3", 7000)
+        assert len(await observer.list_instances("a-leaving")) == 1
+        await client.aclose()
+        assert await observer.list_instances("a-leaving") == []

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pynacos.client import ClientSettings
+from pynacos.client._settings import endpoint_url, parse_server_list
 
 
 def test_a_comma_separated_string_becomes_the_server_list() -> None:
@@ -34,7 +35,10 @@ def test_public_and_empty_are_the_same_namespace(raw: str, namespace: str) -> No
     assert ClientSettings(namespace=raw).namespace == namespace
 
 
-@pytest.mark.parametrize("bad", [{"timeout": 0}, {"long_poll_timeout_ms": 10}, {"subscribe_interval": -1}])
+@pytest.mark.parametrize(
+    "bad",
+    [{"timeout": 0}, {"long_poll_timeout_ms": 10}, {"subscribe_interval": -1}, {"endpoint_refresh_interval": 0}],
+)
 def test_nonsense_timeouts_are_refused(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
         ClientSettings(**bad)  # type: ignore[arg-type]
@@ -90,3 +94,23 @@ def test_from_env_uses_the_process_environment(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("NACOS_NAMESPACE", "")
     assert ClientSettings.from_env().servers == ("proc:8848",)
     assert ClientSettings.from_env().namespace == ""
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "url"),
+    [
+        ("addr:8080", "http://addr:8080/nacos/serverlist"),
+        ("https://addr", "https://addr/nacos/serverlist"),
+        ("http://addr:8080/custom/list", "http://addr:8080/custom/list"),
+    ],
+)
+def test_where_an_address_server_is_asked(endpoint: str, url: str) -> None:
+    assert endpoint_url(endpoint) == url
+
+
+def test_an_address_server_answer_is_one_server_per_line() -> None:
+    assert parse_server_list("e", 200, " a:8848\n\nb:8848 \n") == ["a:8848", "b:8848"]
+    with pytest.raises(ValueError, match="the address server e listed no servers \\(HTTP 200\\)"):
+        parse_server_list("e", 200, "\n")
+    with pytest.raises(ValueError, match="HTTP 500"):
+        parse_server_list("e", 500, "a:8848")

@@ -326,3 +326,44 @@ def test_beat_requests_carry_the_beat_json() -> None:
     beat = next(r for r in fake.seen if r.url.path.endswith("/beat"))
     info = json.loads(parse_qs(beat.content.decode())["beat"][0])
     assert info["serviceName"] == "DEFAULT_GROUP@@demo" and info["ip"] == "10.0.0.5" and info["port"] == 8080
+
+
+def test_close_deregisters_ephemeral_instances_it_registered() -> None:
+    fake = FakeNacos()
+    client = NamingClient(settings(), transport=httpx.MockTransport(fake))
+    client.register_instance("demo", "10.0.0.5", 8080, cluster="c1", group="G")
+    client.register_instance("kept", "10.0.0.6", 8080, ephemeral=False)
+    client.close()
+    [goodbye] = [r for r in fake.seen if r.method == "DELETE"]
+    assert (goodbye.url.params["serviceName"], goodbye.url.params["groupName"]) == ("demo", "G")
+    assert (goodbye.url.params["ip"], goodbye.url.params["clusterName"]) == ("10.0.0.5", "c1")
+    assert goodbye.url.params["ephemeral"] == "true"
+
+
+def test_close_with_every_server_down_ends_within_the_timeout_without_raising(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake = FakeNacos()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "DELETE":
+            raise httpx.ConnectError("connection refused")
+        return fake(request)
+
+    client = NamingClient(settings(timeout=1.0), transport=httpx.MockTransport(handler))
+    for port in range(8080, 8085):
+        client.register_instance("demo", "10.0.0.5", port)
+    started = time.monotonic()
+    client.close()
+    assert time.monotonic() - started < 1.5
+    assert len([r for r in caplog.records if "deregister on close failed" in r.getMessage()]) == 1
+
+
+async def test_async_close_deregisters_ephemeral_instances_it_registered() -> None:
+    fake = FakeNacos()
+    client = AsyncNamingClient(settings(), transport=httpx.MockTransport(fake))
+    await client.register_instance("demo", "10.0.0.5", 8080)
+    await client.aclose()
+    assert [r.url.params["serviceName"] for r in fake.seen if r.method == "DELETE"] == ["demo"]
+    await client.aclose()  # idempotent: no second goodbye
+    assert len([r for r in fake.seen if r.method == "DELETE"]) == 1

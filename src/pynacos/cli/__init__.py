@@ -330,13 +330,13 @@ def naming_deregister(
 @_connection
 def login(**connection: Any) -> None:
     """Log in once and print the access token and its lifetime (tokenTtl, seconds)."""
-    from pynacos.client._sync import login as sdk_login
+    from pynacos.client import ConfigClient
 
     settings = _settings(connection)
     if not settings.username:
         raise click.UsageError("give --username (or NACOS_USERNAME) and --password (or NACOS_PASSWORD)")
-    with _sdk_errors():
-        reply = sdk_login(settings)
+    with _sdk_errors(), ConfigClient(settings) as client:
+        reply = client.login()
     if reply is None:
         click.echo("the server has auth turned off: calls need no token")
         return

@@ -20,7 +20,7 @@ from pynacos.client._exceptions import (
     TransportError,
     Unauthenticated,
 )
-from pynacos.client._models import ConfigChange, Instance, InstanceEvent, ServiceInstances
+from pynacos.client._models import ConfigChange, Instance, InstanceEvent, LoginReply, ServiceInstances
 from pynacos.client._settings import ClientSettings
 from pynacos.client._sync import ConfigClient, NamingClient
 
@@ -38,6 +38,7 @@ __all__ = [
     "Forbidden",
     "Instance",
     "InstanceEvent",
+    "LoginReply",
     "NacosError",
     "NamingClient",
     "NotFound",

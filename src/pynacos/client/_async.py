@@ -23,7 +23,7 @@ from pynacos.client import _snapshot as snapshot
 from pynacos.client._auth import ENSURE_TOKEN, FailureLog, Plan, auth_flow
 from pynacos.client._base import BaseTransport, http_options, outcome_of, reply_of
 from pynacos.client._exceptions import AuthError, ClientClosed, NacosError, NotFound, ServerUnavailable, Timeout
-from pynacos.client._failover import Attempt, Outcome, Pause, failover
+from pynacos.client._failover import CONNECT_TIMEOUT, Attempt, Outcome, Pause, failover
 from pynacos.client._listener import ConfigKey, ListenerTable, parse_changed
 from pynacos.client._models import (
     DEFAULT_CLUSTER,
@@ -32,10 +32,11 @@ from pynacos.client._models import (
     ConfigValue,
     Instance,
     InstanceEvent,
+    LoginReply,
     ServiceInstances,
 )
 from pynacos.client._naming import BeatSchedule, InstanceKey, Subscriptions, choose
-from pynacos.client._settings import ClientSettings
+from pynacos.client._settings import ClientSettings, endpoint_url
 from pynacos.client._sync import IDLE_WAIT, MIN_POLL_GAP, settings_of
 
 log = logging.getLogger("pynacos.client")
@@ -50,10 +51,13 @@ class AsyncTransport(BaseTransport):
         super().__init__(settings)
         self._http = httpx.AsyncClient(**http_options(transport))
         self._login_lock = asyncio.Lock()
+        self._server_list_lock = asyncio.Lock()
 
-    async def call(self, request: protocol.Request) -> protocol.Reply:
+    async def call(self, request: protocol.Request, deadline: float | None = None) -> protocol.Reply:
         self.check_open()
-        deadline = self.deadline(request)
+        if self.server_list_due() and not self._server_list_lock.locked():
+            await self._refresh_server_list()
+        deadline = self.deadline(request) if deadline is None else deadline
         flow = auth_flow(self.session, request, self.clock)
         step = next(flow)
         while True:
@@ -66,6 +70,16 @@ class AsyncTransport(BaseTransport):
                     step = flow.send(await self._exchange(step, deadline))
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
+
+    async def _refresh_server_list(self) -> None:
+        """One task asks the address server (bounded by the connect timeout); the others go on."""
+        async with self._server_list_lock:
+            try:
+                url = endpoint_url(self.settings.endpoint or "")
+                response = await self._http.get(url, timeout=min(self.settings.timeout, CONNECT_TIMEOUT))
+                self.on_server_list((response.status_code, response.text))
+            except (httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: closed meanwhile
+                self.on_server_list(exc)
 
     async def _ensure_token(self, deadline: float) -> None:
         plan = self.session.plan(self.clock())
@@ -82,13 +96,23 @@ class AsyncTransport(BaseTransport):
             raise Timeout("timed out waiting for another task's login") from None
         try:
             if self.session.plan(self.clock()) in (Plan.LOGIN, Plan.REFRESH):
-                login_deadline = min(deadline, self.clock() + self.settings.timeout)  # a long poll's is 35 s away
-                reply = await self._exchange(self.session.login_request(), login_deadline)
-                self.session.on_login_reply(reply, self.clock())
+                await self._login(deadline)
         finally:
             self._login_lock.release()
         if self.session.plan(self.clock()) is Plan.FAIL:
             raise self.session.error()
+
+    async def _login(self, deadline: float) -> None:
+        """Bounded by the call's deadline and by one timeout (a long poll's deadline is 35 s away)."""
+        deadline = min(deadline, self.clock() + self.settings.timeout)
+        reply = await self._exchange(self.session.login_request(), deadline)
+        self.session.on_login_reply(reply, self.clock())
+
+    async def login(self) -> LoginReply | None:
+        self.start_login()
+        async with self._login_lock:
+            await self._login(self.clock() + self.settings.timeout)
+        return self.login_result()
 
     async def _exchange(self, request: protocol.Request, deadline: float) -> protocol.Reply:
         flow = failover(self.servers, deadline, self.clock)
@@ -171,13 +195,22 @@ class _AsyncClient:
         """Use new credentials from the next call on (e.g. after the password was changed)."""
         self._transport.session.set_credentials(username, password)
 
+    async def login(self) -> LoginReply | None:
+        """Log in now: the token and its TTL, None when the server has auth off (see ConfigClient.login)."""
+        return await self._transport.login()
+
     async def aclose(self) -> None:
-        """Cancel background tasks (waited for within the timeout) and close connections. Idempotent."""
+        """Cancel background tasks (waited for within the timeout), say goodbye, close connections. Idempotent."""
+        if self._transport.closed:
+            return
         worker, self._worker = self._worker, None
-        self._transport.closed = True
         if worker is not None:
             await worker.stop(self.settings.timeout)
+        await self._farewell()
         await self._transport.aclose()
+
+    async def _farewell(self) -> None:
+        """Last calls before the connections close (the naming client deregisters)."""
 
     async def __aenter__(self) -> Self:
         return self
@@ -193,7 +226,7 @@ class _AsyncClient:
             self._worker.wake()
 
     def _report(self, what: str, exc: Exception) -> None:
-        if not isinstance(exc, AuthError):
+        if not isinstance(exc, AuthError | ClientClosed):
             self._log.report(what, f"{what} failed: {exc}", time.monotonic())
 
 
@@ -371,6 +404,16 @@ class AsyncNamingClient(_AsyncClient):
         self, service: str, callback: Callable[[InstanceEvent], object] | None = None, group: str = DEFAULT_GROUP
     ) -> None:
         self._subscriptions.remove(service, group, callback)
+
+    async def _farewell(self) -> None:
+        """Deregister this client's ephemeral instances within one timeout (see NamingClient._farewell)."""
+        deadline = time.monotonic() + self.settings.timeout
+        for entry in self._beats.drain():
+            request = protocol.deregister_registered(self.settings.namespace, entry.group, entry.instance)
+            try:
+                await self._transport.call(request, deadline=deadline)
+            except NacosError as exc:
+                self._report("deregister on close", exc)
 
     async def _background_once(self) -> float:
         now = time.monotonic()

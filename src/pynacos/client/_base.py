@@ -14,11 +14,12 @@ from typing import Any
 import httpx
 
 from pynacos import __version__
-from pynacos.client._auth import AuthSession
+from pynacos.client._auth import AuthSession, FailureLog
 from pynacos.client._exceptions import ClientClosed, ConnectError, Timeout, TransportError
 from pynacos.client._failover import Attempt, Servers
+from pynacos.client._models import LoginReply
 from pynacos.client._protocol import Reply, Request, url
-from pynacos.client._settings import ClientSettings
+from pynacos.client._settings import ClientSettings, parse_server_list
 
 USER_AGENT = f"Nacos-Python-Client:v{__version__} (pynacos)"
 
@@ -32,12 +33,46 @@ class BaseTransport:
         self.session = AuthSession(settings.username, settings.password, rng)
         self.servers = Servers(settings.servers, rng)
         self.closed = False
+        self.closing = False  # close() has begun: background calls stop, its own last calls go on
+        self._server_list_due = self.clock() + settings.endpoint_refresh_interval
+        self._server_list_log = FailureLog()
+
+    def server_list_due(self) -> bool:
+        """True when the address server should be asked again (only with `settings.endpoint`)."""
+        return self.settings.endpoint is not None and self.clock() >= self._server_list_due
+
+    def on_server_list(self, answer: tuple[int, str] | Exception) -> None:
+        """Take the address server's (status, text); a failure keeps the current list and is logged."""
+        self._server_list_due = self.clock() + self.settings.endpoint_refresh_interval
+        endpoint = self.settings.endpoint or ""
+        try:
+            if isinstance(answer, Exception):
+                raise ValueError(f"the address server {endpoint} did not answer: {type(answer).__name__}")
+            self.servers.replace(parse_server_list(endpoint, *answer))
+        except ValueError as exc:
+            kept = ", ".join(self.servers.addresses)
+            self._server_list_log.report("server list", f"{exc}; keeping {kept}", self.clock())
+            return
+        self._server_list_log.clear()
+
+    def start_login(self) -> None:
+        """Before an explicit login: credentials must be set; the session starts from scratch."""
+        self.check_open()
+        if not self.session.username:
+            raise ValueError("no username set: give ClientSettings(username=..., password=...)")
+        self.session.set_credentials(self.session.username, self.session.password)
+
+    def login_result(self) -> LoginReply | None:
+        """What an explicit login gives: the token and TTL, None when the server has auth off."""
+        if self.session.failure is not None:
+            raise self.session.error()
+        return None if self.session.auth_off else self.session.last_login
 
     def deadline(self, request: Request) -> float:
         return self.clock() + self.settings.timeout + request.extra_timeout
 
-    def check_open(self) -> None:
-        if self.closed:
+    def check_open(self, background: bool = False) -> None:
+        if self.closed or (background and self.closing):
             raise ClientClosed("the client is closed")
 
     def arguments(self, attempt: Attempt, request: Request) -> dict[str, Any]:

@@ -31,8 +31,20 @@ class Servers:
     def __init__(self, addresses: Sequence[str], rng: Callable[[], float] = random.random) -> None:
         if not addresses:
             raise ValueError("no server addresses")
+        self._rng = rng
         self.addresses = tuple(addresses)
         self._start = int(rng() * len(self.addresses)) % len(self.addresses)
+
+    def replace(self, addresses: Sequence[str]) -> None:
+        """A new list (from the address server): keep asking the same server first if it is still listed."""
+        if not addresses or tuple(addresses) == self.addresses:
+            return
+        current = self.addresses[self._start]
+        self.addresses = tuple(addresses)
+        if current in self.addresses:
+            self._start = self.addresses.index(current)
+        else:
+            self._start = int(self._rng() * len(self.addresses)) % len(self.addresses)
 
     def order(self) -> list[str]:
         return [*self.addresses[self._start :], *self.addresses[: self._start]]

@@ -76,6 +76,8 @@ class ConfigValue:
 
 @dataclass(frozen=True)
 class LoginReply:
+    """A login's answer: the token to send as `accessToken`, its lifetime in seconds, and who it is for."""
+
     access_token: str
     token_ttl: int
     global_admin: bool = False

@@ -59,6 +59,11 @@ class BeatSchedule:
     def remove(self, key: InstanceKey) -> None:
         self._entries.pop(key, None)
 
+    def drain(self) -> list[BeatEntry]:
+        """Every entry, leaving the schedule empty (the client is closing)."""
+        entries, self._entries = list(self._entries.values()), {}
+        return entries
+
     def due(self, now: float) -> list[tuple[InstanceKey, BeatEntry]]:
         return [(key, entry) for key, entry in self._entries.items() if entry.due <= now]
 

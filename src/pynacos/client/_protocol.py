@@ -215,6 +215,12 @@ def deregister(namespace: str, group: str, service: str, ip: str, port: int, clu
     return Request("DELETE", INSTANCE, params)
 
 
+def deregister_registered(namespace: str, group: str, instance: Instance) -> Request:
+    """Deregister an instance this client registered (closing clients say goodbye)."""
+    i = instance
+    return deregister(namespace, group, i.service_name, i.ip, i.port, i.cluster_name, i.ephemeral)
+
+
 def parse_ok(reply: Reply) -> bool:
     return expect_ok(reply).body.strip() == b"ok"
 

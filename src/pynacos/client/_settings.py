@@ -26,6 +26,8 @@ class ClientSettings:
     `server_addresses` is a list of `host:port` (or `http(s)://host:port`), or one string
     `"h1:8848,h2:8848"`; it is normalised to a tuple. `timeout` bounds every call, failover and
     login included; `long_poll_timeout_ms` is how long the server may hold a config listener.
+    With `endpoint` (a Nacos address server, see `from_endpoint`), clients ask it again for the
+    list every `endpoint_refresh_interval` seconds, so servers can be added and replaced.
     """
 
     server_addresses: str | Sequence[str] = "127.0.0.1:8848"
@@ -37,6 +39,8 @@ class ClientSettings:
     long_poll_timeout_ms: int = 30000
     snapshot_dir: str | Path | None = None
     subscribe_interval: float = 5.0
+    endpoint: str | None = None
+    endpoint_refresh_interval: float = 30.0
 
     def __post_init__(self) -> None:
         raw = self.server_addresses
@@ -44,8 +48,10 @@ class ClientSettings:
         addresses = tuple(p.strip().rstrip("/") for p in parts if p.strip())
         if not addresses:
             raise ValueError("server_addresses is empty: give host:port[,host:port...]")
-        if self.timeout <= 0 or self.long_poll_timeout_ms < 1000 or self.subscribe_interval <= 0:
-            raise ValueError("timeout and subscribe_interval must be > 0, long_poll_timeout_ms >= 1000")
+        if min(self.timeout, self.subscribe_interval, self.endpoint_refresh_interval) <= 0:
+            raise ValueError("timeout, subscribe_interval and endpoint_refresh_interval must be > 0")
+        if self.long_poll_timeout_ms < 1000:
+            raise ValueError("long_poll_timeout_ms must be >= 1000")
         context = "/" + self.context_path.strip("/") if self.context_path.strip("/") else ""
         object.__setattr__(self, "server_addresses", addresses)
         object.__setattr__(self, "context_path", context)
@@ -71,19 +77,31 @@ class ClientSettings:
 
     @classmethod
     def from_endpoint(cls, endpoint: str, timeout: float = 5.0, **values: Any) -> ClientSettings:
-        """Ask a Nacos address server for the server list (`GET http://<endpoint>/nacos/serverlist`,
-        one `host:port` per line), once, here; the other settings are passed through."""
+        """Ask a Nacos address server for the server list now (a wrong endpoint fails here, at once);
+        clients made from these settings ask it again every `endpoint_refresh_interval` seconds.
+
+        `endpoint` is `host:port` (asked at `/nacos/serverlist`) or a full URL; the answer is one
+        `host:port` per line. The other settings are passed through.
+        """
         import httpx
 
-        base = endpoint if endpoint.startswith(("http://", "https://")) else f"http://{endpoint}"
-        if "/" not in base.split("://", 1)[1]:
-            base += "/nacos/serverlist"
-        response = httpx.get(base, timeout=timeout)
-        response.raise_for_status()
-        servers = [line.strip() for line in response.text.splitlines() if line.strip()]
-        if not servers:
-            raise ValueError(f"the address server {endpoint} listed no servers")
-        return cls(server_addresses=servers, timeout=timeout, **values)
+        response = httpx.get(endpoint_url(endpoint), timeout=timeout)
+        servers = parse_server_list(endpoint, response.status_code, response.text)
+        return cls(server_addresses=servers, timeout=timeout, endpoint=endpoint, **values)
+
+
+def endpoint_url(endpoint: str) -> str:
+    """Where an address server lists the servers: `/nacos/serverlist` unless the URL names a path."""
+    base = endpoint if endpoint.startswith(("http://", "https://")) else f"http://{endpoint}"
+    return base if "/" in base.split("://", 1)[1] else base + "/nacos/serverlist"
+
+
+def parse_server_list(endpoint: str, status: int, text: str) -> list[str]:
+    """The servers an address server answered; ValueError (naming the endpoint) for anything else."""
+    servers = [line.strip() for line in text.splitlines() if line.strip()]
+    if status != 200 or not servers:
+        raise ValueError(f"the address server {endpoint} listed no servers (HTTP {status})")
+    return servers
 
 
 def _namespace(value: str) -> str:

@@ -25,7 +25,7 @@ from pynacos.client import _snapshot as snapshot
 from pynacos.client._auth import ENSURE_TOKEN, FailureLog, Plan, auth_flow
 from pynacos.client._base import BaseTransport, http_options, outcome_of, reply_of
 from pynacos.client._exceptions import AuthError, ClientClosed, NacosError, NotFound, ServerUnavailable, Timeout
-from pynacos.client._failover import Attempt, Outcome, Pause, failover
+from pynacos.client._failover import CONNECT_TIMEOUT, Attempt, Outcome, Pause, failover
 from pynacos.client._listener import Callback, ConfigKey, ListenerTable, parse_changed
 from pynacos.client._models import (
     DEFAULT_CLUSTER,
@@ -38,7 +38,7 @@ from pynacos.client._models import (
     ServiceInstances,
 )
 from pynacos.client._naming import BeatSchedule, EventCallback, InstanceKey, Subscriptions, choose
-from pynacos.client._settings import ClientSettings
+from pynacos.client._settings import ClientSettings, endpoint_url
 
 log = logging.getLogger("pynacos.client")
 IDLE_WAIT = 60.0
@@ -98,11 +98,16 @@ class SyncTransport(BaseTransport):
         self._http = httpx.Client(**http_options(transport))
         self._background = httpx.Client(**http_options(transport))
         self._login_lock = threading.Lock()
+        self._server_list_lock = threading.Lock()
         self.tracker = SocketTracker()
 
-    def call(self, request: protocol.Request, background: bool = False) -> protocol.Reply:
-        self.check_open()
-        deadline = self.deadline(request)
+    def call(
+        self, request: protocol.Request, background: bool = False, deadline: float | None = None
+    ) -> protocol.Reply:
+        self.check_open(background)
+        if self.server_list_due():
+            self._refresh_server_list()
+        deadline = self.deadline(request) if deadline is None else deadline
         generation = self.tracker.generation
         flow = auth_flow(self.session, request, self.clock)
         step = next(flow)
@@ -116,6 +121,19 @@ class SyncTransport(BaseTransport):
                     step = flow.send(self._exchange(step, deadline, background, generation))
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
+
+    def _refresh_server_list(self) -> None:
+        """One thread asks the address server (bounded by the connect timeout); the others go on."""
+        if not self._server_list_lock.acquire(blocking=False):
+            return
+        try:
+            url = endpoint_url(self.settings.endpoint or "")
+            response = self._http.get(url, timeout=min(self.settings.timeout, CONNECT_TIMEOUT))
+            self.on_server_list((response.status_code, response.text))
+        except (httpx.HTTPError, RuntimeError) as exc:  # RuntimeError: closed meanwhile
+            self.on_server_list(exc)
+        finally:
+            self._server_list_lock.release()
 
     def _ensure_token(self, deadline: float, background: bool) -> None:
         plan = self.session.plan(self.clock())
@@ -142,15 +160,10 @@ class SyncTransport(BaseTransport):
         self.session.on_login_reply(reply, self.clock())
 
     def login(self) -> LoginReply | None:
-        """Log in now (the `pynacos login` command); None when the server has auth off."""
-        self.check_open()
-        deadline = self.clock() + self.settings.timeout
+        self.start_login()
         with self._login_lock:
-            self.session.set_credentials(self.session.username, self.session.password)
-            self._login(deadline)
-        if self.session.failure is not None:
-            raise self.session.error()
-        return None if self.session.auth_off else self.session.last_login
+            self._login(self.clock() + self.settings.timeout)
+        return self.login_result()
 
     def _exchange(
         self, request: protocol.Request, deadline: float, background: bool, generation: int
@@ -249,15 +262,28 @@ class _Client:
         """Use new credentials from the next call on (e.g. after the password was changed)."""
         self._transport.session.set_credentials(username, password)
 
+    def login(self) -> LoginReply | None:
+        """Log in now (calls log in by themselves; this is for checking credentials or getting a token).
+
+        Returns the token and its TTL, or None when the server has auth off; raises `Unauthenticated`
+        with the cause and fix when the login is refused. ValueError without a username.
+        """
+        return self._transport.login()
+
     def close(self) -> None:
-        """Stop background work (joined within the timeout) and close connections. Idempotent."""
+        """Stop background work (joined within the timeout), say goodbye, close connections. Idempotent."""
+        if self._transport.closed:
+            return
         worker, self._worker = self._worker, None
-        self._transport.closed = True
-        if worker is not None:
-            worker.stop(0)
-        self._transport.close()
+        self._transport.closing = True  # background calls now fail at once ...
+        self._transport.tracker.interrupt()  # ... and held ones are cut short
         if worker is not None:
             worker.stop(self.settings.timeout)
+        self._farewell()
+        self._transport.close()
+
+    def _farewell(self) -> None:
+        """Last calls before the connections close (the naming client deregisters)."""
 
     def __enter__(self) -> Self:
         return self
@@ -275,7 +301,7 @@ class _Client:
 
     def _report(self, what: str, exc: Exception) -> None:
         """Background failures: auth ones are logged by the session; others once a minute."""
-        if not isinstance(exc, AuthError):
+        if not isinstance(exc, AuthError | ClientClosed):
             self._log.report(what, f"{what} failed: {exc}", time.monotonic())
 
 
@@ -464,6 +490,19 @@ class NamingClient(_Client):
         with self._lock:
             self._subscriptions.remove(service, group, callback)
 
+    def _farewell(self) -> None:
+        """Deregister this client's ephemeral instances, all within one timeout: they vanish now, as a
+        gRPC client's do when its connection closes, instead of after the server's 15-30 s expiry."""
+        with self._lock:
+            entries = self._beats.drain()
+        deadline = time.monotonic() + self.settings.timeout
+        for entry in entries:
+            request = protocol.deregister_registered(self.settings.namespace, entry.group, entry.instance)
+            try:
+                self._transport.call(request, deadline=deadline)
+            except NacosError as exc:
+                self._report("deregister on close", exc)
+
     def _background_once(self) -> float:
         now = time.monotonic()
         with self._lock:
@@ -504,13 +543,4 @@ class NamingClient(_Client):
         run_callbacks(calls)
 
 
-def login(settings: ClientSettings, transport: httpx.BaseTransport | None = None) -> LoginReply | None:
-    """One login with `settings` (for `pynacos login`); None when the server has auth off."""
-    sync = SyncTransport(settings, transport)
-    try:
-        return sync.login()
-    finally:
-        sync.close()
-
-
-__all__ = ["Callback", "ConfigClient", "EventCallback", "NamingClient", "login"]
+__all__ = ["Callback", "ConfigClient", "EventCallback", "NamingClient"]
