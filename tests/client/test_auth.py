@@ -351,3 +351,33 @@ def test_auth_off_is_said_once(caplog: pytest.LogCaptureFixture) -> None:
     assert [r.getMessage() for r in caplog.records] == [
         "the server has auth turned off (login answered without a usable token); sending no token"
     ]
+
+
+def test_refused_login_then_a_call_answered_without_a_token_means_auth_is_off(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Nacos checks passwords even with auth off: the call goes on without a token, said once."""
+    s = session()
+    s.on_login_reply(refused(), 0)
+    sent, result = drive(auth_flow(s, Request("GET", "/x"), lambda: 0.5), [Reply(200, {}, b"v")])
+    assert [r.headers for r in sent] == [{}] and result.body == b"v"
+    assert s.auth_off and s.plan(1) is Plan.USE
+    [_, going_on] = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+    assert "but the server answers calls without a token (its auth is off)" in going_on
+    assert "secret" not in going_on
+
+
+def test_refused_login_and_refused_probe_raise_the_login_failure_and_probe_no_more() -> None:
+    s = session()
+    s.on_login_reply(refused(), 0)
+    with pytest.raises(Unauthenticated, match="login as 'u1' refused: user not found!"):
+        drive(auth_flow(s, Request("GET", "/x"), lambda: 0.5), [spring("user not found!")])
+    with pytest.raises(Unauthenticated, match="login as 'u1' refused"):
+        drive(auth_flow(s, Request("GET", "/x"), lambda: 0.6), [])  # fails fast: nothing sent
+
+
+def test_a_login_refused_for_another_reason_is_not_probed() -> None:
+    s = session()
+    s.on_login_reply(refused(500, "boom"), 0)
+    with pytest.raises(Unauthenticated, match="HTTP 500"):
+        drive(auth_flow(s, Request("GET", "/x"), lambda: 0.5), [])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import http.server
+import logging
 import queue
 import threading
 import time
@@ -229,3 +230,20 @@ def test_server_list_from_an_address_server_is_refreshed(plain_server: ServerPro
         httpd.shutdown()
         httpd.server_close()
         other.stop()
+
+
+def test_wrong_credentials_against_a_server_with_auth_off_work_with_one_warning(
+    plain_server: ServerProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nacos (and pynacos) check the password at login even with auth off; calls need no token, so
+    they go on without one instead of failing (or logging the refused login every few seconds)."""
+    caplog.set_level(logging.INFO, logger="pynacos.client")
+    settings = ClientSettings(plain_server.address, username="ghost", password="Wrong-Passw0rd!")
+    with ConfigClient(settings) as client:
+        assert client.publish("auth-off.txt", "DEFAULT_GROUP", "fine")
+        for _ in range(20):
+            assert client.get("auth-off.txt") == "fine"
+    lines = [r.getMessage() for r in caplog.records if r.name == "pynacos.client"]
+    assert len(lines) == 2, lines
+    assert "login as 'ghost' refused" in lines[0] and "going on without one" in lines[1]
+    assert not any("Wrong-Passw0rd!" in line for line in lines)

@@ -299,3 +299,14 @@ def test_json_without_a_message_is_shown_as_is() -> None:
 
 def test_instance_list_without_clusters_asks_for_all() -> None:
     assert "clusters" not in p.instance_list("", "G", "demo").params
+
+
+def test_a_404_in_springs_json_is_a_wrong_path_not_a_deleted_config() -> None:
+    assert p.parse_config_get(reply(404, "config data not exist\n")) is None
+    with pytest.raises(NotFound):
+        p.parse_config_get(reply(404, b'{"status":404,"error":"Not Found","path":"/x"}'))
+
+
+def test_a_blank_cas_md5_is_refused_not_sent() -> None:
+    with pytest.raises(ValueError, match="cas_md5 is blank"):
+        p.config_publish("", "d", "g", "c", cas_md5=" ")

@@ -37,7 +37,7 @@ def test_public_and_empty_are_the_same_namespace(raw: str, namespace: str) -> No
 
 @pytest.mark.parametrize(
     "bad",
-    [{"timeout": 0}, {"long_poll_timeout_ms": 10}, {"subscribe_interval": -1}, {"endpoint_refresh_interval": 0}],
+    [{"timeout": 0}, {"long_poll_timeout_ms": 9999}, {"subscribe_interval": -1}, {"endpoint_refresh_interval": 0}],
 )
 def test_nonsense_timeouts_are_refused(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError):
@@ -100,6 +100,7 @@ def test_from_env_uses_the_process_environment(monkeypatch: pytest.MonkeyPatch) 
     ("endpoint", "url"),
     [
         ("addr:8080", "http://addr:8080/nacos/serverlist"),
+        ("addr", "http://addr:8080/nacos/serverlist"),
         ("https://addr", "https://addr/nacos/serverlist"),
         ("http://addr:8080/custom/list", "http://addr:8080/custom/list"),
     ],
@@ -114,3 +115,9 @@ def test_an_address_server_answer_is_one_server_per_line() -> None:
         parse_server_list("e", 200, "\n")
     with pytest.raises(ValueError, match="HTTP 500"):
         parse_server_list("e", 500, "a:8848")
+
+
+def test_a_server_without_a_port_is_on_8848_as_in_nacos_clients() -> None:
+    settings = ClientSettings("h1, h2:9000, [::1], http://h3, https://h4:1/")
+    assert settings.servers == ("h1:8848", "h2:9000", "[::1]:8848", "http://h3", "https://h4:1")
+    assert parse_server_list("e", 200, "10.0.0.1\n10.0.0.2:8849") == ["10.0.0.1:8848", "10.0.0.2:8849"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import httpx
+import pytest
 
 CFG = "/v1/cs/configs"
 
@@ -118,6 +119,15 @@ async def test_cas_mismatch_is_refused_and_match_succeeds(client: httpx.AsyncCli
     assert (response.status_code, response.text) == (500, "caused: Cas publish fail, server md5 may have changed.;")
     response = await client.post(CFG, data=form, headers={"casMd5": hashlib.md5(b"v1").hexdigest()})
     assert response.text == "true"
+
+
+@pytest.mark.parametrize("blank", ["", "  "])
+async def test_blank_cas_md5_is_a_plain_publish(client: httpx.AsyncClient, blank: str) -> None:
+    """As in Nacos: only a non-blank casMd5 asks for compare-and-set."""
+    await publish(client, content="v1")
+    form = {"dataId": "a.yaml", "group": "DEFAULT_GROUP", "content": "v2"}
+    response = await client.post(CFG, data=form, headers={"casMd5": blank})
+    assert (response.status_code, response.text) == (200, "true")
 
 
 async def test_app_name_is_kept_when_absent_on_update(client: httpx.AsyncClient) -> None:

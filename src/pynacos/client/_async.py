@@ -86,7 +86,7 @@ class AsyncTransport(BaseTransport):
         if plan is Plan.USE:
             return
         if plan is Plan.FAIL:
-            raise self.session.error()
+            return  # auth_flow raises the failure, or probes without a token
         if plan is Plan.REFRESH and self._login_lock.locked():
             return
         try:
@@ -99,8 +99,6 @@ class AsyncTransport(BaseTransport):
                 await self._login(deadline)
         finally:
             self._login_lock.release()
-        if self.session.plan(self.clock()) is Plan.FAIL:
-            raise self.session.error()
 
     async def _login(self, deadline: float) -> None:
         """Bounded by the call's deadline and by one timeout (a long poll's deadline is 35 s away)."""

@@ -17,7 +17,11 @@ Invariants (every driver, sync or async, relies on them):
    current token: fifty calls refused together cause one new login. The call is retried once
    with the new token; refused again, the refusal is a login failure (backoff, a log line).
 6. `AUTH_DISABLED` as the token, a 404 for the login path, or a 200 without a token mean the
-   server has no auth: nothing is sent until a refusal says otherwise.
+   server has no auth: nothing is sent until a refusal says otherwise. A login refused for its
+   credentials is followed by one probe: the call is sent without a token. Nacos checks the
+   password even with auth off, so a server that answers the probe does not check tokens: calls
+   go on without one, and the wrong credentials are logged once (a Java client would log the
+   failed login every few seconds). A refused probe raises the login failure.
 7. Each distinct failure cause is logged once with its likely cause and fix, then at most once a
    minute while it lasts; passwords and tokens are never logged.
 
@@ -106,6 +110,7 @@ class AuthSession:
         self.failure: AuthError | None = None
         self.failures = 0
         self.retry_at = 0.0
+        self.probe_without_token = False
         self._announce_recovery = self.log.clear()  # say so when the new credentials work
 
     # --- what to do before a call -----------------------------------------------------------
@@ -194,11 +199,30 @@ class AuthSession:
         )
 
     def _failed(self, cause: str, error: AuthError, now: float, retry_after: float | None = None) -> None:
+        self.probe_without_token = cause == "credentials"
         self.failures += 1
         delay = min(BACKOFF_MAX, BACKOFF_BASE * 2 ** (self.failures - 1)) * (0.8 + 0.4 * self.rng())
         self.retry_at = now + max(min(delay, BACKOFF_MAX), retry_after or 0.0)
         self.failure = error
         self.log.report(cause, f"{error.reason}. Likely cause: {error.hint}", now)
+
+    def take_probe(self, now: float) -> bool:
+        """True (once per refused login) if the call should be tried without a token; see rule 6."""
+        if self.token_for(now) is not None or self.plan(now) is not Plan.FAIL:
+            return False
+        probe, self.probe_without_token = self.probe_without_token, False
+        return probe
+
+    def works_without_token(self, now: float) -> None:
+        """The probe was answered: the server has auth off; say so once and send no token from now on."""
+        reason = self.failure.reason if self.failure else "login refused"
+        text = (
+            f"{reason}, but the server answers calls without a token (its auth is off): going on without one. "
+            "Fix: correct the credentials, or drop them"
+        )
+        self.log.report("auth-off-bad-credentials", text, now)
+        self.token, self.auth_off, self.stale = None, True, False
+        self.failure, self.failures, self.retry_at = None, 0, 0.0
 
     # --- what a refused call means ------------------------------------------------------------
 
@@ -260,17 +284,31 @@ def auth_flow(
     Drivers answer ENSURE_TOKEN with None (after their locked login) and a Request with its Reply.
     """
     yield ENSURE_TOKEN
-    token = session.token_for(clock())
+    if session.take_probe(clock()):
+        reply = yield request
+        assert reply is not None
+        if session.rejects(reply, None, clock()):
+            raise session.error()
+        session.works_without_token(clock())
+        return reply
+    token = _usable_token(session, clock())
     reply = yield request.with_token(token)
     assert reply is not None
     if not session.rejects(reply, token, clock()):
         return reply
     yield ENSURE_TOKEN
-    token = session.token_for(clock())
+    token = _usable_token(session, clock())
     reply = yield request.with_token(token)
     assert reply is not None
     session.after_retry(reply, token, clock())
     return reply
+
+
+def _usable_token(session: AuthSession, now: float) -> str | None:
+    """The token to send (None with no auth); the last login failure when there is none to send."""
+    if session.plan(now) is Plan.FAIL:
+        raise session.error()
+    return session.token_for(now)
 
 
 def _retry_after(reply: Reply) -> float | None:

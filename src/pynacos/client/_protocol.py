@@ -134,8 +134,9 @@ def config_get(namespace: str, data_id: str, group: str) -> Request:
 
 
 def parse_config_get(reply: Reply) -> ConfigValue | None:
-    """200 -> the content; 404 -> None (the config does not exist)."""
-    if reply.status == 404:
+    """200 -> the content; 404 `config data not exist` -> None. A 404 in Spring's JSON is a wrong
+    path (context path?), raised as NotFound, so it never passes for a deleted config."""
+    if reply.status == 404 and not reply.body.lstrip().startswith(b"{"):
         return None
     content = expect_ok(reply).text
     md5 = reply.headers.get("content-md5") or md5_of(content)
@@ -152,6 +153,8 @@ def config_publish(
     data = {**config_params(namespace, data_id, group), "content": content}
     if type:
         data["type"] = type
+    if cas_md5 is not None and not cas_md5.strip():
+        raise ValueError("cas_md5 is blank: Nacos would overwrite without comparing; pass None for that")
     headers = {"casMd5": cas_md5} if cas_md5 is not None else {}
     return Request("POST", CONFIGS, data=data, headers=headers)
 

@@ -10,6 +10,9 @@ from typing import Any
 
 __all__ = ["ClientSettings"]
 
+SERVER_PORT = 8848
+ENDPOINT_PORT = 8080
+MIN_LONG_POLL_MS = 10000
 ENV_VARS = {
     "server_addresses": "NACOS_SERVER_ADDR",
     "namespace": "NACOS_NAMESPACE",
@@ -45,13 +48,13 @@ class ClientSettings:
     def __post_init__(self) -> None:
         raw = self.server_addresses
         parts = raw.split(",") if isinstance(raw, str) else list(raw)
-        addresses = tuple(p.strip().rstrip("/") for p in parts if p.strip())
+        addresses = tuple(with_port(p.strip().rstrip("/"), SERVER_PORT) for p in parts if p.strip())
         if not addresses:
             raise ValueError("server_addresses is empty: give host:port[,host:port...]")
         if min(self.timeout, self.subscribe_interval, self.endpoint_refresh_interval) <= 0:
             raise ValueError("timeout, subscribe_interval and endpoint_refresh_interval must be > 0")
-        if self.long_poll_timeout_ms < 1000:
-            raise ValueError("long_poll_timeout_ms must be >= 1000")
+        if self.long_poll_timeout_ms < MIN_LONG_POLL_MS:
+            raise ValueError("long_poll_timeout_ms must be >= 10000: Nacos holds a config listener at least 10 s")
         context = "/" + self.context_path.strip("/") if self.context_path.strip("/") else ""
         object.__setattr__(self, "server_addresses", addresses)
         object.__setattr__(self, "context_path", context)
@@ -90,15 +93,23 @@ class ClientSettings:
         return cls(server_addresses=servers, timeout=timeout, endpoint=endpoint, **values)
 
 
+def with_port(address: str, port: int) -> str:
+    """`host` -> `host:port`, as Nacos clients do (8848 for servers, 8080 for address servers).
+    An address with a port (`h:1`, `[::1]:1`) or a scheme (`https://h`: its own default) is kept."""
+    if "://" in address or ":" in address.rpartition("]")[2]:
+        return address
+    return f"{address}:{port}"
+
+
 def endpoint_url(endpoint: str) -> str:
     """Where an address server lists the servers: `/nacos/serverlist` unless the URL names a path."""
-    base = endpoint if endpoint.startswith(("http://", "https://")) else f"http://{endpoint}"
+    base = endpoint if "://" in endpoint else f"http://{with_port(endpoint, ENDPOINT_PORT)}"
     return base if "/" in base.split("://", 1)[1] else base + "/nacos/serverlist"
 
 
 def parse_server_list(endpoint: str, status: int, text: str) -> list[str]:
     """The servers an address server answered; ValueError (naming the endpoint) for anything else."""
-    servers = [line.strip() for line in text.splitlines() if line.strip()]
+    servers = [with_port(line.strip(), SERVER_PORT) for line in text.splitlines() if line.strip()]
     if status != 200 or not servers:
         raise ValueError(f"the address server {endpoint} listed no servers (HTTP {status})")
     return servers

@@ -140,7 +140,7 @@ class SyncTransport(BaseTransport):
         if plan is Plan.USE:
             return
         if plan is Plan.FAIL:
-            raise self.session.error()
+            return  # auth_flow raises the failure, or probes without a token
         if plan is Plan.REFRESH and not self._login_lock.acquire(blocking=False):
             return
         if plan is Plan.LOGIN and not self._login_lock.acquire(timeout=max(0.0, deadline - self.clock())):
@@ -150,8 +150,6 @@ class SyncTransport(BaseTransport):
                 self._login(deadline, background)
         finally:
             self._login_lock.release()
-        if self.session.plan(self.clock()) is Plan.FAIL:
-            raise self.session.error()
 
     def _login(self, deadline: float, background: bool = False) -> None:
         """Bounded by the call's deadline and by one timeout (a long poll's deadline is 35 s away)."""

@@ -68,7 +68,7 @@ def publish_request(call: Call, key: ConfigKey, content: str, v2: bool = False) 
         schema=p.get("schema"),
         tags=validation.parse_tags(p.get("configTags" if v2 else "config_tags")),
         encrypted_data_key=p.optional("encryptedDataKey"),
-        cas_md5=call.headers.get("casMd5"),
+        cas_md5=call.headers.get("casMd5", "").strip() or None,  # blank: a plain publish, as in Nacos
         src_user=src_user,
         src_ip=call.client_ip,
     )
