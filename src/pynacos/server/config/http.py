@@ -182,7 +182,7 @@ class ConfigRoutes:
         p = call.params
         if p.get("delType") == "ids":
             ids = [int(i) for i in p.required("ids").split(",") if i.strip().isdigit()]
-            for config in self.service.by_ids(ids):
+            for config in self.service.by_ids(ids, normalise(p.namespace())):
                 await self.service.remove(config.key, self._user(call), call.client_ip)
             return http.rest_result(True)
         key = key_from(p)

@@ -60,12 +60,13 @@ class ConfigTransfer:
 
     def export_response(self, params: Params, v2: bool) -> Response:
         ids = [int(i) for i in params.text("ids").split(",") if i.strip().isdigit()]
+        tenant = normalise(params.namespace())
         if ids:
-            configs = self.service.by_ids(ids)
+            configs = self.service.by_ids(ids, tenant)
         else:
             configs = self.service.search(
                 Search(
-                    tenant=normalise(params.namespace()),
+                    tenant=tenant,
                     data_id=params.text("dataId"),
                     group=params.text("group"),
                     app_name=params.text("appName"),
@@ -88,7 +89,7 @@ class ConfigTransfer:
         policy = p.text("policy", "ABORT").upper() or "ABORT"
         if policy not in POLICIES:
             raise ImportRejected(100002, f"policy must be one of {', '.join(POLICIES)}", {})
-        tenant = normalise(p.get("namespace") or p.get("tenant"))
+        tenant = normalise(p.namespace())  # the namespace the caller was authorised on
         validation.check_namespace(tenant)
         upload = await _uploaded_file(call)
         if upload is None:

@@ -153,7 +153,7 @@ class NamingRoutes:
             route(f"{base}/instance", "GET", self.detail, NAMING_READ),
             route(f"{base}/instance/list", "GET", self.list_instances, NAMING_READ),
             route(f"{base}/instance/beat", "PUT", self.beat, NAMING_WRITE),
-            route(f"{base}/instance/statuses", "GET", self.statuses, AUTHENTICATED),
+            route(f"{base}/instance/statuses", "GET", self.statuses, Secured("r", p.status_resources)),
             route(f"{base}/health/instance", "PUT", self.set_health, NAMING_WRITE),
             route(f"{base}/health", "PUT", self.set_health, NAMING_WRITE),
             route(f"{base}/service", "POST", self.create_service, NAMING_WRITE),
@@ -284,12 +284,7 @@ class NamingRoutes:
         return p.validate_instance(instance)
 
     async def statuses(self, call: Call) -> Response:
-        raw = p.required(call.params, "key")
-        namespace, _, grouped = raw.rpartition("##")
-        group, sep, name = grouped.partition("@@")
-        if not sep or not group or not name:
-            raise NamingError(p.FORMAT_TEXT)
-        service = self.service.services.get(ServiceKey(namespace or "public", group, name))
+        service = self.service.services.get(p.status_key(call.params))
         ips = [f"{i.ip}:{i.port}_{str(i.healthy).lower()}" for i in (service.instances.values() if service else [])]
         return http.json({"ips": ips})
 

@@ -244,6 +244,20 @@ def beat_info(raw: str | None) -> dict[str, Any] | None:
     return parsed
 
 
+def status_key(params: Params) -> ServiceKey:
+    """`[<namespace>##]<group>@@<service>` of `/instance/statuses`: read here by the auth check and the handler."""
+    namespace, _, grouped = required(params, "key").rpartition("##")
+    group, separator, name = grouped.partition("@@")
+    if not separator or not group or not name:
+        raise NamingError(FORMAT_TEXT)
+    return ServiceKey(namespace or "public", group, name)
+
+
+def status_resources(params: Params) -> list[str]:
+    key = status_key(params)
+    return [namespaced(key.namespace, key.group, "naming", key.name)]
+
+
 def naming_resources(params: Params) -> list[str]:
     """Auth resource of a naming request: `<namespace>:<group>:naming/<service>` (auth.md §8.2)."""
     key = service_key(params) if params.get("serviceName", "").strip() else None
