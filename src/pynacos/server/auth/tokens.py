@@ -96,10 +96,14 @@ class TokenCodec:
 
 
 def base64url_decode(text: str) -> bytes:
-    """Strict unpadded base64url: any other character makes the token invalid (no malleable variants)."""
+    """Strict, canonical, unpadded base64url. A last character whose unused low bits are set decodes
+    to the same bytes, so a token would have several spellings and revoking one would miss the others."""
     if not _BASE64URL.fullmatch(text):
         raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    decoded = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if base64.urlsafe_b64encode(decoded).rstrip(b"=") != text.encode():
+        raise ValueError("not canonical base64url")
+    return decoded
 
 
 def _claims(payload: bytes) -> Claims:
