@@ -36,8 +36,10 @@ def test_get_configs_lists_the_group(server: ServerProcess, tmp_path: Path) -> N
     assert sorted(item["dataId"] for item in found["pageItems"]) == ["a", "b"]
 
 
-def test_watcher_sees_a_change_within_3_seconds(server: ServerProcess, tmp_path: Path) -> None:
-    client = make_client(server, tmp_path)
+@pytest.mark.parametrize("namespace", ["", "public"])
+def test_watcher_sees_a_change_within_3_seconds(server: ServerProcess, tmp_path: Path, namespace: str) -> None:
+    """`public` spelled out too: the SDK matches the changed key against the tenant it sent."""
+    client = make_client(server, tmp_path, namespace)
     client.publish_config("watched", "DEFAULT_GROUP", "v1")
     seen: list[str] = []
     changed = threading.Event()

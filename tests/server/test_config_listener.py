@@ -80,6 +80,17 @@ async def test_every_changed_key_is_listed_and_unchanged_keys_are_not(client: ht
     assert_changed(response, "a.yaml%02DEFAULT_GROUP%01b.json%02DEFAULT_GROUP%02dev%01\n")
 
 
+async def test_a_key_is_answered_with_the_tenant_the_client_sent(client: httpx.AsyncClient, app: NacosApp) -> None:
+    """`public` is the public namespace, but the client matches the answer against what it sent."""
+    await publish(client)
+    assert_changed(
+        await listen(client, line("a.yaml", "stale", "public"), HOLD), "a.yaml%02DEFAULT_GROUP%02public%01\n"
+    )
+    task = await held(app, client, line("a.yaml", md5("k: v"), "public"))
+    await publish(client, content="new")
+    assert_changed(await task, "a.yaml%02DEFAULT_GROUP%02public%01\n")
+
+
 async def test_a_deleted_config_differs_from_any_client_md5(client: httpx.AsyncClient) -> None:
     response = await listen(client, line("gone.yaml", md5("x")), HOLD)
     assert_changed(response, "gone.yaml%02DEFAULT_GROUP%01\n")

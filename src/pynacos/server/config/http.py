@@ -197,11 +197,11 @@ class ConfigRoutes:
 
     async def listen(self, call: Call) -> Response:
         """Nacos's long-polling listener; see `longpoll.py` for the invariants."""
-        md5s = parse_listening(call.params.text("Listening-Configs"))
+        md5s, as_sent = parse_listening(call.params.text("Listening-Configs"))
         timeout_header = call.headers.get("Long-Pulling-Timeout")
         hold_for = hold_seconds(timeout_header) if timeout_header is not None else 0.0  # a bad header is a 400
         with self.hub.hold(md5s, call.client_ip) as waiter:
-            changed = [key for key, md5 in md5s.items() if self.service.md5(key) != md5]
+            changed = [as_sent.get(key, key) for key, md5 in md5s.items() if self.service.md5(key) != md5]
             if timeout_header is None:
                 return short_poll_response(changed, call.headers.get("Client-Version", ""))
             if changed:
@@ -209,7 +209,9 @@ class ConfigRoutes:
             if call.header_flag("Long-Pulling-Timeout-No-Hangup"):
                 return http.text("", media_type=http.JSON_UTF8)
             key = await waiter.wait(hold_for, stop=client_gone(call))
-        return changed_response([key]) if key is not None else http.text("", media_type=http.JSON_UTF8)
+        if key is None:
+            return http.text("", media_type=http.JSON_UTF8)
+        return changed_response([as_sent.get(key, key)])
 
     async def listeners_of_config(self, call: Call) -> Response:
         p = call.params
@@ -278,27 +280,35 @@ async def client_gone(call: Call) -> None:
         pass
 
 
-def parse_listening(raw: str) -> dict[ConfigKey, str]:
-    """`dataId^2group^2md5[^2tenant]^1...` -> {key: client md5}; anything malformed is a 400."""
+def parse_listening(raw: str) -> tuple[dict[ConfigKey, str], dict[ConfigKey, ConfigKey]]:
+    """`dataId^2group^2md5[^2tenant]^1...` -> ({key: client md5}, {key: the key as the client spelled it}).
+
+    Anything malformed is a 400. Changed keys are answered as spelled: a client listening with
+    tenant `public` matches the answer against `public`, not against the normalised `""`.
+    """
     invalid = BadRequest("invalid probeModify")
     text = unquote_plus(raw)
     lines = text.split(LINE)[:-1]  # a trailing fragment without its terminator is ignored
     if not text.strip() or not lines or len(lines) > MAX_LISTEN_KEYS:
         raise invalid
     md5s: dict[ConfigKey, str] = {}
+    as_sent: dict[ConfigKey, ConfigKey] = {}
     for line in lines:
         fields = line.split(WORD)
         if len(fields) not in (3, 4):
             raise invalid
         tenant = fields[3] if len(fields) == 4 else ""
         validation.check_key(tenant, fields[1], fields[0])
-        md5s[ConfigKey(normalise(tenant), fields[1], fields[0])] = fields[2]
-    return md5s
+        key = ConfigKey(normalise(tenant), fields[1], fields[0])
+        md5s[key] = fields[2]
+        if tenant != key.tenant:
+            as_sent[key] = ConfigKey(tenant, key.group, key.data_id)
+    return md5s, as_sent
 
 
 def listen_resources(params: Params) -> list[str]:
     """Listening is reading: every listened key needs read permission (Nacos checked `<ns>:*:*` only)."""
-    keys = parse_listening(params.text("Listening-Configs"))
+    keys, _ = parse_listening(params.text("Listening-Configs"))
     return [namespaced(k.tenant, k.group, "config", k.data_id) for k in keys]
 
 
