@@ -143,3 +143,17 @@ async def test_true_false_flags_accept_any_case(client: httpx.AsyncClient) -> No
     response = await client.get("/v1/cs/listener", params={"ip": "1.2.3.4", "all": "True"})
     assert response.status_code == 200
     assert response.json() == {"collectStatus": 200, "lisentersGroupkeyStatus": {}}
+
+
+async def test_beta_stop_never_deletes_the_formal_config(client: httpx.AsyncClient) -> None:
+    """Beta (gray) versions are never stored: stop and query answer as Nacos does when there is none."""
+    await publish(client, content="formal")
+    key = {"dataId": "a.yaml", "group": "DEFAULT_GROUP", "beta": "true"}
+    stopped = await client.delete(CFG, params=key)
+    assert stopped.json() == {"code": 200, "message": "stop beta ok", "data": True}
+    queried = await client.get(CFG, params=key)
+    assert queried.json() == {"code": 200, "message": "query beta ok", "data": None}
+    formal = await client.get(CFG, params={"dataId": "a.yaml", "group": "DEFAULT_GROUP"})
+    assert (formal.status_code, formal.text) == (200, "formal")
+    history = await client.get(CFG.replace("configs", "history"), params={**key, "search": "accurate"})
+    assert [item["opType"].strip() for item in history.json()["pageItems"]] == ["I"]

@@ -125,6 +125,9 @@ class ConfigRoutes:
             return self.search(call)
         if p.get("export") == "true" or p.get("exportV2") == "true":
             return self.transfer.export_response(p, v2=p.get("exportV2") == "true")
+        if p.flag("beta"):
+            key_from(p)  # validated like any read; beta (gray) versions are never stored, so there is none
+            return http.rest_result(None, message="query beta ok")
         return self.get(call)
 
     def get(self, call: Call) -> Response:
@@ -180,6 +183,9 @@ class ConfigRoutes:
 
     async def delete_variants(self, call: Call) -> Response:
         p = call.params
+        if p.flag("beta"):  # "stop beta" must never fall through to deleting the formal config
+            key_from(p)
+            return http.rest_result(True, message="stop beta ok")
         if p.get("delType") == "ids":
             ids = [int(i) for i in p.required("ids").split(",") if i.strip().isdigit()]
             for config in self.service.by_ids(ids, normalise(p.namespace())):
