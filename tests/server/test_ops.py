@@ -173,3 +173,4 @@ async def test_prometheus_exposes_request_counts_and_config_count(client: httpx.
     assert "pynacos_config_count 2.0" in text
     assert 'pynacos_http_requests_total{method="POST",route="/v1/cs/configs",status="200"} 2.0' in text
     assert "pynacos_config_listeners 0.0" in text
+    assert "pynacos_config_publishes_total 2.0" in text

@@ -69,6 +69,7 @@ class NacosApp:
         )
         self.naming = NamingService(NamingStore(self.engine))
         self.bus.subscribe(ConfigChanged, lambda event: self.hub.notify(event.key))
+        self.bus.subscribe(ConfigChanged, lambda event: self.metrics.config_publishes.inc())
         self.metrics.gauge("pynacos_config_count", "Configs held in memory.", lambda: self.configs.count())
         self.metrics.gauge("pynacos_config_listeners", "Held HTTP long polls.", lambda: self.hub.held)
         self.router = self._build_router()

@@ -66,6 +66,11 @@ async def test_python_sdk_style_params_and_literal_none_cluster(client: httpx.As
     assert found[0]["instanceIdGenerator"] == "simple"
 
 
+async def test_compose_style_host_names_register(client: httpx.AsyncClient) -> None:
+    assert (await register(client, ip="order_service-1.internal")).text == "ok"
+    assert [h["ip"] for h in await hosts(client)] == ["order_service-1.internal"]
+
+
 async def test_grouped_service_name_and_group_conflict(client: httpx.AsyncClient) -> None:
     assert (await register(client, serviceName="G2@@demo")).text == "ok"
     assert len(await hosts(client, groupName="G2")) == 1

@@ -39,8 +39,9 @@ _SERVICE = re.compile(r"(?!@).((?!@@)[^\u4E00-\u9FA5\s])*")
 _GROUP = re.compile(r"[a-zA-Z0-9\-_:.]*")
 _CLUSTER_FILTER = re.compile(r"[0-9a-zA-Z\-_]+")
 _CLUSTER = re.compile(r"[0-9a-zA-Z-]+")
+# Host names as Docker and Kubernetes hand them out: `_` is allowed (compose service names use it).
 _HOSTNAME = re.compile(
-    r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+    r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*"
 )
 _TRUE = {"true", "t", "yes", "y", "on"}
 FORMAT_TEXT = "Param 'serviceName' is illegal, it should be format as 'groupName@@serviceName'"
