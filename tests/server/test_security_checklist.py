@@ -43,7 +43,7 @@ from pynacos.server.app import NacosApp
 from pynacos.server.auth import keys
 from pynacos.server.auth import system as auth_system
 from pynacos.server.auth import tokens as tokens_module
-from pynacos.server.auth.policy import Public
+from pynacos.server.auth.policy import AUTHENTICATED, Public
 from pynacos.server.auth.tokens import TokenCodec
 from pynacos.server.http import Call
 from pynacos.server.metrics import Metrics
@@ -357,26 +357,20 @@ async def _noop(call: Call) -> Response:
     return server_http.text("reached")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: the Router accepts a route whose policy is not one of the four policy types (no start-up check)",
-)
 async def test_item_06_a_route_without_a_policy_fails_when_the_router_is_built(app: NacosApp) -> None:
     assert app.router is not None
-    bad = Route("/v1/unguarded", frozenset({"GET"}), _noop, None)  # type: ignore[arg-type]
-    with pytest.raises((TypeError, ValueError)):
+    with pytest.raises(TypeError, match="has no auth policy"):
+        bad = Route("/v1/unguarded", frozenset({"GET"}), _noop, None)  # type: ignore[arg-type]
         Router("/nacos", [*app.router.routes(), bad], app.auth.guard, Metrics(), lambda: True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: Guard._authorize lets any authenticated user through a route whose policy it does not know",
-)
 async def test_item_06_a_route_with_an_unknown_policy_fails_closed(app: NacosApp, user_token: str) -> None:
     assert app.router is not None
-    app.router.table["/v1/unguarded"] = {
-        "GET": Route("/v1/unguarded", frozenset({"GET"}), _noop, object())  # type: ignore[arg-type]
-    }
+    with pytest.raises(TypeError):
+        Route("/v1/unguarded", frozenset({"GET"}), _noop, object())  # type: ignore[arg-type]
+    sneaked_in = Route("/v1/unguarded", frozenset({"GET"}), _noop, AUTHENTICATED)
+    object.__setattr__(sneaked_in, "policy", object())  # past the constructor's check: the guard still refuses
+    app.router.table["/v1/unguarded"] = {"GET": sneaked_in}
     response = await raw_request(app, "GET", b"/nacos/v1/unguarded", f"accessToken={user_token}".encode())
     assert response.status == 403
 

@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from pynacos.server import http
-from pynacos.server.auth.policy import Policy
+from pynacos.server.auth.policy import Admin, Authenticated, Policy, Public, Secured
 from pynacos.server.errors import AuthFailed, BadRequest, NacosError, ParamCheckFailed, PayloadTooLarge, Unavailable
 from pynacos.server.http import Call, Params
 
@@ -63,6 +63,11 @@ class Route:
     style: Style = "v1"
     #: answers while data is still loading (health, state)
     before_ready: bool = False
+
+    def __post_init__(self) -> None:
+        """A route without a known policy must stop start-up, not be served (security.md §2.1)."""
+        if not isinstance(self.policy, Public | Authenticated | Secured | Admin):
+            raise TypeError(f"route {self.path} has no auth policy (got {self.policy!r})")
 
 
 def route(

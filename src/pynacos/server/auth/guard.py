@@ -105,6 +105,8 @@ class Guard:
             return
         if isinstance(policy, Secured) and policy.resources is not None:
             self.plugin.authorize(principal, policy.resources(call.params), policy.action)
+            return
+        raise AuthFailed("authorization failed!")  # fail closed: a policy this guard does not know
 
     def state(self) -> dict[str, str]:
         """The auth keys of `/v1/console/server/state`."""
