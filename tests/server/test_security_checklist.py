@@ -756,10 +756,6 @@ async def test_item_20_repeated_data_id_or_access_token_with_different_values_is
     assert same.status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: identity names are case-insensitive, but `accessToken` and `ACCESSTOKEN` may disagree (first wins)",
-)
 async def test_item_20_access_token_repeated_under_another_case_with_a_different_value_is_400(
     client: httpx.AsyncClient, admin_token: str
 ) -> None:
@@ -893,10 +889,6 @@ async def test_item_30_no_token_or_password_reaches_any_server_log_at_debug(
         assert secret not in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: access-log redaction matches raw parameter names; percent-encoded names are read but not redacted",
-)
 async def test_item_30_a_percent_encoded_parameter_name_is_redacted_too(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -1057,9 +1049,6 @@ async def test_item_41_dot_names_are_400_for_configs(client: httpx.AsyncClient, 
         assert (await client.post("/v2/cs/config", data={**key, "content": "x"})).status_code == 400
 
 
-@pytest.mark.xfail(
-    strict=True, reason="finding: naming accepts `.`/`..` as group and service names (§6.3: refused for every name)"
-)
 @pytest.mark.parametrize(("service", "group"), [("..", "G"), ("svc", ".."), (".", "G"), ("svc", ".")])
 async def test_item_41_dot_names_are_400_for_services(
     client: httpx.AsyncClient, admin_token: str, service: str, group: str

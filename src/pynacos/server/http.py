@@ -131,12 +131,13 @@ class Params(Mapping[str, str]):
         return given.pop() if given else ""
 
     def insensitive(self, name: str) -> str | None:
-        """Nacos reads identity parameters (accessToken, username, ...) without regard to case."""
+        """Nacos reads identity parameters (accessToken, username, ...) without regard to case, so
+        `accessToken` and `ACCESSTOKEN` are one parameter: two different values are a 400."""
         wanted = name.lower()
-        for key, value in self._values.items():
-            if key.lower() == wanted:
-                return value
-        return None
+        found = {value for key, value in self._values.items() if key.lower() == wanted}
+        if len(found) > 1:
+            raise BadRequest(f"parameter {name} is given more than once with different values")
+        return found.pop() if found else None
 
 
 def parse_pairs(raw: bytes) -> list[tuple[str, str]]:

@@ -57,9 +57,10 @@ def _illegal(label: str) -> NamingParamCheck:
 
 
 def _check(label: str, value: str, limit: int, pattern: re.Pattern[str]) -> None:
+    """Nacos's ParamCheckRule, plus `.` and `..` refused (security.md §6.3: names never act as paths)."""
     if len(value) > limit:
         raise _too_long(label, limit)
-    if not pattern.fullmatch(value):
+    if not pattern.fullmatch(value) or value in (".", ".."):
         raise _illegal(label)
 
 
