@@ -1057,10 +1057,6 @@ async def test_item_41_dot_names_are_400_for_services(
     assert (await client.post("/v1/ns/instance", params=params)).status_code == 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: the HTTP body limit is 3 x maxContent + 1 MiB (31 MiB), so a 12 MiB body is read and served (§6.3: 11 MiB -> 413)",
-)
 async def test_item_42_a_12_mib_body_is_413_and_nothing_is_written(client: httpx.AsyncClient, admin_token: str) -> None:
     body = b"dataId=big&group=g&content=x&pad=" + b"a" * (12 * 1024 * 1024)
     response = await client.post(
