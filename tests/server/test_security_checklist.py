@@ -983,10 +983,6 @@ async def test_item_35_node_credentials_cannot_create_users(identity_app: NacosA
     assert "planted" not in identity_app.auth.accounts.directory.users
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: standalone start-up accepts the public identity serverIdentity/security (§2, §5.1 refused values)",
-)
 def test_item_33_the_public_identity_value_is_refused_at_start_up(tmp_path: Path) -> None:
     risky = Settings(
         home=str(tmp_path),

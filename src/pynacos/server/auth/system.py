@@ -63,6 +63,8 @@ def check(settings: Settings) -> list[str]:
         if not settings.standalone:
             raise SettingsError(EMPTY_IDENTITY)
         warnings.append("no server identity set (nacos.core.auth.server.identity.key/value): fine standalone")
+    else:
+        _check_identity(settings)
     if not 0 < settings.token_expire_seconds <= MAX_TTL:
         raise SettingsError(
             f"Setting nacos.core.auth.plugin.nacos.token.expire.seconds has the value "
@@ -70,6 +72,28 @@ def check(settings: Settings) -> list[str]:
         )
     warnings += _check_keys(settings)
     return warnings
+
+
+PUBLIC_IDENTITY_VALUES = {"security", "nacos", "example", "test"}
+MIN_IDENTITY_BYTES = 32
+
+
+def _check_identity(settings: Settings) -> None:
+    """The identity header is a master credential (it skips every check, as in Nacos §9), so a
+    public or guessable value is refused in every mode (security.md §5.1); the value is never echoed."""
+    value = settings.identity_value
+    reason = ""
+    if value.lower() in PUBLIC_IDENTITY_VALUES:
+        reason = "is a value published in Nacos's files and docs"
+    elif value == settings.identity_key or value == settings.token_secret_key:
+        reason = "equals the identity key or the token secret key"
+    elif len(value.encode()) < MIN_IDENTITY_BYTES:
+        reason = f"is shorter than {MIN_IDENTITY_BYTES} bytes"
+    if reason:
+        raise SettingsError(
+            f"nacos.core.auth.server.identity.value {reason}: anyone who knows it is admin. "
+            "Fix: set a random value of 32+ bytes (`pynacos secret` prints one) on every node."
+        )
 
 
 def _check_keys(settings: Settings) -> list[str]:
