@@ -89,6 +89,30 @@ def parse_platform(raw: str) -> str:
     return choice("mysql", "postgresql")(value)
 
 
+#: what Nacos's Docker image appends to its `db.url.0` when MYSQL_SERVICE_DB_PARAM is unset
+DOCKER_DB_PARAM = "characterEncoding=utf8&connectTimeout=1000&socketTimeout=3000&autoReconnect=true&useSSL=false"
+_DOCKER_DB = ("MYSQL_SERVICE_HOST", "MYSQL_SERVICE_PORT", "MYSQL_SERVICE_DB_NAME", "MYSQL_SERVICE_DB_PARAM")
+
+EnvReader = Callable[[Mapping[str, str]], str | None]
+
+
+def first_of(names: tuple[str, ...]) -> EnvReader:
+    """Read the first of these variables that is set."""
+    return lambda env: next((env[name] for name in names if name in env), None)
+
+
+def docker_db_url(env: Mapping[str, str]) -> str | None:
+    """`db.url.0` as the nacos/nacos-server image builds it from MYSQL_SERVICE_* (None without a host),
+    so a compose file written for Nacos starts pynacos against the same MySQL."""
+    host = env.get("MYSQL_SERVICE_HOST", "").strip()
+    if not host:
+        return None
+    port = env.get("MYSQL_SERVICE_PORT", "").strip() or "3306"
+    name = env.get("MYSQL_SERVICE_DB_NAME", "").strip()
+    params = env.get("MYSQL_SERVICE_DB_PARAM", "").strip() or DOCKER_DB_PARAM
+    return f"jdbc:mysql://{host}:{port}/{name}?{params}"
+
+
 def option(
     default: Any,
     key: str,
@@ -98,8 +122,11 @@ def option(
     aliases: tuple[str, ...] = (),
     secret: bool = False,
     env_parse: Parser | None = None,
+    env_aliases: tuple[str, ...] = (),
+    env_read: EnvReader | None = None,
 ) -> Any:
-    """One row of the settings table."""
+    """One row of the settings table. `env_aliases` are further variables (Nacos Docker's) read when
+    `env` is unset; `env_read` combines them into one value (default: the first one set)."""
     meta = {
         "key": key,
         "env": env,
@@ -108,6 +135,8 @@ def option(
         "aliases": aliases,
         "secret": secret,
         "env_parse": env_parse or parse,
+        "env_aliases": env_aliases,
+        "env_read": env_read or first_of(env_aliases),
     }
     return field(default=default, metadata=meta)
 
@@ -147,14 +176,31 @@ class Settings:
         parse=parse_platform,
         aliases=("spring.datasource.platform",),
     )
+    db_num: int = option(
+        1,
+        "db.num",
+        "Number of external databases (db.url.<i>); pynacos uses db.url.0 only.",
+        env="MYSQL_DATABASE_NUM",
+        parse=parse_int,
+    )
     db_url: str = option(
         "",
         "db.url.0",
-        "External database URL (JDBC form as in Nacos, or an SQLAlchemy URL).",
+        "External database URL (JDBC form as in Nacos, or an SQLAlchemy URL). Without PYNACOS_DB_URL it is "
+        "built as Nacos's Docker image does: jdbc:mysql://HOST:PORT(3306)/DB_NAME?DB_PARAM.",
         env="PYNACOS_DB_URL",
         aliases=("db.url",),
+        env_aliases=_DOCKER_DB,
+        env_read=docker_db_url,
     )
-    db_user: str = option("", "db.user.0", "External database user.", env="PYNACOS_DB_USER", aliases=("db.user",))
+    db_user: str = option(
+        "",
+        "db.user.0",
+        "External database user.",
+        env="PYNACOS_DB_USER",
+        aliases=("db.user",),
+        env_aliases=("MYSQL_SERVICE_USER",),
+    )
     db_password: str = option(
         "",
         "db.password.0",
@@ -163,6 +209,14 @@ class Settings:
         parse=parse_secret,
         aliases=("db.password",),
         secret=True,
+        env_aliases=("MYSQL_SERVICE_PASSWORD",),
+    )
+    db_connection_timeout_ms: int = option(
+        30000,
+        "db.pool.config.connectionTimeout",
+        "Longest wait for a free database connection (ms); more fails the request.",
+        env="DB_POOL_CONNECTION_TIMEOUT",
+        parse=parse_int,
     )
     data_dir: str = option("", "pynacos.data.dir", "Data directory; empty means <home>/data.", env="PYNACOS_DATA_DIR")
     sqlite_synchronous: str = option(
@@ -386,9 +440,15 @@ def _apply_properties(
 
 
 def _apply_env(row: dataclasses.Field[Any], env: Mapping[str, str], values: dict[str, Any]) -> None:
-    name = row.metadata["env"]
+    meta = row.metadata
+    name = meta["env"]
     if name and name in env:
-        values[row.name] = _parse(row, row.metadata["env_parse"], env[name], f"environment variable {name}", name)
+        values[row.name] = _parse(row, meta["env_parse"], env[name], f"environment variable {name}", name)
+        return
+    raw = meta["env_read"](env)
+    if raw is not None:
+        names = "/".join(n for n in meta["env_aliases"] if n in env)
+        values[row.name] = _parse(row, meta["env_parse"], raw, f"environment variable {names}", names)
 
 
 def _parse(row: dataclasses.Field[Any], parse: Parser, raw: str, where: str, key: str) -> Any:
@@ -414,7 +474,7 @@ def reference_markdown() -> str:
         meta = row.metadata
         shown = _show_default(row.default)
         keys = "`" + meta["key"] + "`" + "".join(f" (alias `{a}`)" for a in meta["aliases"])
-        env = f"`{meta['env']}`" if meta["env"] else ""
+        env = ", ".join(f"`{name}`" for name in (meta["env"], *meta["env_aliases"]) if name)
         lines.append(f"| {keys} | {env} | `{shown}` | {meta['help']} |")
     return "\n".join(lines) + "\n"
 

@@ -3,67 +3,17 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator
-from pathlib import Path
+from datetime import datetime, timedelta
 
 import httpx
-import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
 
+from pynacos.server.app import NacosApp
+from pynacos.server.config.models import ConfigKey
 from pynacos.server.settings import Settings
 from tests.conftest import asgi_client, started
-
-DB = "pynacos_contract"
-
-
-def reachable(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-async def fresh_mysql() -> None:
-    import asyncmy
-
-    conn = await asyncmy.connect(host="127.0.0.1", port=3306, user="root", password="")
-    async with conn.cursor() as cursor:
-        await cursor.execute(f"DROP DATABASE IF EXISTS {DB}")
-        await cursor.execute(f"CREATE DATABASE {DB} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
-    conn.close()
-
-
-async def fresh_postgresql() -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(host="127.0.0.1", port=5432, user="postgres", database="postgres")
-    await conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-    await conn.execute(f"CREATE DATABASE {DB}")
-    await conn.close()
-
-
-def backend_settings(kind: str, home: Path) -> Settings:
-    if kind == "mysql":
-        url = f"jdbc:mysql://127.0.0.1:3306/{DB}?characterEncoding=utf8"
-        return Settings(home=str(home), storage="mysql", db_url=url, db_user="root")
-    if kind == "postgresql":
-        return Settings(
-            home=str(home), storage="postgresql", db_url=f"jdbc:postgresql://127.0.0.1:5432/{DB}", db_user="postgres"
-        )
-    return Settings(home=str(home))
-
-
-@pytest.fixture(params=["sqlite", "mysql", "postgresql"])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
-    kind = request.param
-    if kind == "mysql":
-        if not reachable(3306):
-            pytest.skip("MariaDB not running on 127.0.0.1:3306")
-        await fresh_mysql()
-    if kind == "postgresql":
-        if not reachable(5432):
-            pytest.skip("PostgreSQL not running on 127.0.0.1:5432")
-        await fresh_postgresql()
-    yield backend_settings(kind, tmp_path)
+from tests.server.storage.conftest import raw_engine
 
 
 async def test_configs_history_and_restart(backend: Settings) -> None:
@@ -144,5 +94,109 @@ async def test_naming_services_and_persistent_instances_survive_restart(backend:
             assert gone["hosts"] == []
             service = (await client.get("/v1/ns/service", params={"serviceName": "s" * 500})).json()
             assert service["protectThreshold"] == 0.5
+    finally:
+        await again.stop()
+
+
+async def test_ids_of_deleted_rows_are_never_reused(backend: Settings) -> None:
+    """Deleting the newest row must not hand its id to the next insert (SQLite needs AUTOINCREMENT)."""
+    app = await started(backend)
+    try:
+        async with asgi_client(app) as client:
+            await assert_config_ids_grow(app, client)
+            await assert_history_nids_grow(app, client)
+            assert await namespace_ids_grow(client, backend)
+    finally:
+        await app.stop()
+
+
+async def publish(client: httpx.AsyncClient, data_id: str) -> int:
+    assert (await client.post("/v1/cs/configs", data={"dataId": data_id, "group": "G", "content": "v"})).text == "true"
+    shown = await client.get("/v1/cs/configs", params={"dataId": data_id, "group": "G", "show": "all"})
+    return int(shown.json()["id"])
+
+
+async def assert_config_ids_grow(app: NacosApp, client: httpx.AsyncClient) -> None:
+    await publish(client, "a")
+    highest = await publish(client, "b")
+    await client.delete("/v1/cs/configs", params={"dataId": "b", "group": "G"})
+    assert await publish(client, "c") > highest
+
+
+async def assert_history_nids_grow(app: NacosApp, client: httpx.AsyncClient) -> None:
+    _, rows = await app.configs.history_page(ConfigKey("", "G", "c"), 1, 10)
+    highest = rows[0].nid
+    assert await app.configs.store.purge_history(datetime.now() + timedelta(days=1)) > 0
+    await publish(client, "d")
+    _, rows = await app.configs.history_page(ConfigKey("", "G", "d"), 1, 10)
+    assert rows[0].nid > highest
+
+
+async def namespace_ids_grow(client: httpx.AsyncClient, settings: Settings) -> bool:
+    for ns in ("x", "y"):
+        await client.post("/v1/console/namespaces", data={"customNamespaceId": ns, "namespaceName": ns})
+    await client.delete("/v1/console/namespaces", params={"namespaceId": "y"})
+    await client.post("/v1/console/namespaces", data={"customNamespaceId": "z", "namespaceName": "z"})
+    engine = raw_engine(settings)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT tenant_id, id FROM tenant_info"))).all()
+    finally:
+        await engine.dispose()
+    ids = {str(row[0]): int(row[1]) for row in rows}
+    return set(ids) == {"x", "z"} and ids["z"] > ids["x"] + 1
+
+
+async def test_new_tables_have_nacos_defaults_indexes_and_capacity_tables(backend: Settings) -> None:
+    """What a Nacos node writing to a database pynacos created relies on: it leaves
+    his_config_info.gmt_create to the database default."""
+    app = await started(backend)
+    await app.stop()
+    engine = raw_engine(backend)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO his_config_info (id, data_id, group_id, tenant_id, app_name, content, md5, src_ip, "
+                    "src_user, gmt_modified, op_type, encrypted_data_key, publish_type, gray_name, ext_info) VALUES "
+                    "(0, 'n.yaml', 'G', '', '', 'x', 'm', '10.0.0.1', 'nacos', :now, 'I', '', 'formal', '', '{}')"
+                ),
+                {"now": datetime.now().replace(microsecond=0)},
+            )
+            found = await conn.run_sync(schema_facts)
+    finally:
+        await engine.dispose()
+    assert found["his_config_info"] >= {("gmt_create",), ("gmt_modified",), ("data_id",)}
+    assert ("tenant_id",) in found["tenant_info"]
+    assert found["group_capacity"] == found["tenant_capacity"] == set()
+    again = await started(backend)
+    try:
+        _, rows = await again.configs.history_page(ConfigKey("", "G", "n.yaml"), 1, 10)
+        assert rows[0].created is not None
+    finally:
+        await again.stop()
+
+
+def schema_facts(conn: Connection) -> dict[str, set[tuple[str | None, ...]]]:
+    """Non-unique indexes per table, as column tuples."""
+    inspector = inspect(conn)
+    tables = ("his_config_info", "tenant_info", "group_capacity", "tenant_capacity")
+    return {t: {tuple(i["column_names"]) for i in inspector.get_indexes(t) if not i["unique"]} for t in tables}
+
+
+async def test_content_larger_than_mysql_text_is_kept(backend: Settings) -> None:
+    """Nacos's content columns are longtext; MySQL's TEXT would refuse (or cut) anything over 64 KiB."""
+    content = "0123456789abcdef" * 20000
+    app = await started(backend)
+    try:
+        async with asgi_client(app) as client:
+            form = {"dataId": "big", "group": "G", "content": content}
+            assert (await client.post("/v1/cs/configs", data=form)).text == "true"
+    finally:
+        await app.stop()
+    again = await started(backend)
+    try:
+        async with asgi_client(again) as client:
+            assert (await client.get("/v1/cs/configs", params={"dataId": "big", "group": "G"})).text == content
     finally:
         await again.stop()

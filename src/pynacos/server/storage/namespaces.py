@@ -7,6 +7,7 @@ import time
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from pynacos.server.storage.schema import PUBLIC_3X
 from pynacos.server.storage.tables import tenant_info
 
 KP = "1"
@@ -17,14 +18,16 @@ class NamespaceStore:
         self.engine = engine
 
     async def load_all(self) -> list[tuple[str, str, str | None]]:
-        """(id, name, description) in creation order."""
+        """(id, name, description) of the custom namespaces in creation order. A row for the public
+        namespace ('', or 'public' as a Nacos 3.x database may hold) is not one: public is synthetic."""
         query = (
             select(tenant_info.c.tenant_id, tenant_info.c.tenant_name, tenant_info.c.tenant_desc)
             .where(tenant_info.c.kp == KP)
             .order_by(tenant_info.c.id)
         )
         async with self.engine.connect() as conn:
-            return [(r[0] or "", r[1] or "", r[2]) for r in (await conn.execute(query)).all()]
+            rows = (await conn.execute(query)).all()
+        return [(r[0], r[1] or "", r[2]) for r in rows if not _is_public(r[0])]
 
     async def insert(self, namespace_id: str, name: str, desc: str | None) -> None:
         stamp = int(time.time() * 1000)
@@ -54,3 +57,8 @@ class NamespaceStore:
             await conn.execute(
                 delete(tenant_info).where(tenant_info.c.kp == KP, tenant_info.c.tenant_id == namespace_id)
             )
+
+
+def _is_public(tenant_id: str | None) -> bool:
+    """Ids every route maps to the public namespace, so a row with one could never be addressed."""
+    return (tenant_id or "").strip().lower() in ("", PUBLIC_3X, "null")

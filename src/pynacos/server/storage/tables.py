@@ -1,10 +1,15 @@
 """Nacos's own schema (2.5.1 `mysql-schema.sql`), in SQLAlchemy Core.
 
 Table and column names match Nacos so that a database written by Nacos can be read as it is, and
-the same tables serve SQLite, MySQL/MariaDB and PostgreSQL.
+the same tables serve SQLite, MySQL/MariaDB and PostgreSQL. `metadata.create_all` only creates
+tables that are missing: an existing table keeps its columns and indexes (older Nacos layouts are
+read through `schema.Schema`), so the details below (defaults, indexes, SQLite AUTOINCREMENT) shape
+new databases only.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -19,12 +24,73 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
+from sqlalchemy.dialects.mysql import LONGTEXT
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.schema import SchemaItem
+from sqlalchemy.sql.compiler import DDLCompiler
+from sqlalchemy.sql.ddl import BaseDDLElement, DDLIfCallable
 
 metadata = MetaData()
 
 #: BIGINT AUTO_INCREMENT everywhere but SQLite, where only INTEGER PRIMARY KEY auto-increments
 Serial = BigInteger().with_variant(Integer(), "sqlite")
+
+#: Nacos's `longtext`: MySQL's TEXT holds only 64 KiB, far below maxContent (10 MiB)
+LongText = Text().with_variant(LONGTEXT(), "mysql", "mariadb")
+
+#: Nacos's MySQL tables auto-increment without ever reusing an id; SQLite does the same only with
+#: AUTOINCREMENT, otherwise deleting the newest row hands its id (a history `nid`, a config id that
+#: clients cite) to the next insert.
+NO_REUSE: dict[str, Any] = {"sqlite_autoincrement": True}
+
+_MYSQL = ("mysql", "mariadb")
+
+
+def now_default() -> Any:
+    """`DEFAULT CURRENT_TIMESTAMP`, as in Nacos's DDL: Nacos nodes leave e.g. his_config_info.gmt_create
+    to the database, so a table pynacos creates must supply it too."""
+    return text("CURRENT_TIMESTAMP")
+
+
+def nacos_index(table: str, name: str, *columns: str) -> tuple[Index, Index]:
+    """Nacos's index, under its own name on MySQL, where names are per table; PostgreSQL and SQLite
+    name indexes per database (idx_tenant_id, idx_gmt_modified occur twice), so there the table
+    name is prefixed."""
+    return (
+        Index(name, *columns).ddl_if(callable_=_mysql_is(True)),
+        Index(f"{table}_{name}", *columns).ddl_if(callable_=_mysql_is(False)),
+    )
+
+
+def _mysql_is(wanted: bool) -> DDLIfCallable:
+    def check(
+        ddl: BaseDDLElement,
+        target: SchemaItem | str,
+        bind: Connection | None,
+        tables: list[Table] | None = None,
+        state: Any | None = None,
+        *,
+        dialect: Dialect,
+        compiler: DDLCompiler | None = None,
+        checkfirst: bool = True,
+    ) -> bool:
+        return (dialect.name in _MYSQL) == wanted
+
+    return check
+
+
+def capacity_columns() -> list[Column[Any]]:
+    """group_capacity / tenant_capacity (0 = the server default); Nacos reads them, pynacos only
+    creates them so that a Nacos node can use a database pynacos set up."""
+    limits = ("quota", "usage", "max_size", "max_aggr_count", "max_aggr_size", "max_history_count")
+    return [
+        *(Column(name, Integer, nullable=False, server_default="0") for name in limits),
+        Column("gmt_create", DateTime, nullable=False, server_default=now_default()),
+        Column("gmt_modified", DateTime, nullable=False, server_default=now_default()),
+    ]
+
 
 config_info = Table(
     "config_info",
@@ -32,10 +98,10 @@ config_info = Table(
     Column("id", Serial, primary_key=True, autoincrement=True),
     Column("data_id", String(255), nullable=False),
     Column("group_id", String(128)),
-    Column("content", Text, nullable=False),
+    Column("content", LongText, nullable=False),
     Column("md5", String(32)),
-    Column("gmt_create", DateTime, nullable=False),
-    Column("gmt_modified", DateTime, nullable=False),
+    Column("gmt_create", DateTime, nullable=False, server_default=now_default()),
+    Column("gmt_modified", DateTime, nullable=False, server_default=now_default()),
     Column("src_user", Text),
     Column("src_ip", String(50)),
     Column("app_name", String(128)),
@@ -47,6 +113,7 @@ config_info = Table(
     Column("c_schema", Text),
     Column("encrypted_data_key", String(1024), nullable=False, server_default=""),
     UniqueConstraint("data_id", "group_id", "tenant_id", name="uk_configinfo_datagrouptenant"),
+    **NO_REUSE,
 )
 
 config_info_gray = Table(
@@ -55,18 +122,21 @@ config_info_gray = Table(
     Column("id", Serial, primary_key=True, autoincrement=True),
     Column("data_id", String(255), nullable=False),
     Column("group_id", String(128), nullable=False),
-    Column("content", Text, nullable=False),
+    Column("content", LongText, nullable=False),
     Column("md5", String(32)),
     Column("src_user", Text),
     Column("src_ip", String(100)),
-    Column("gmt_create", DateTime, nullable=False),
-    Column("gmt_modified", DateTime, nullable=False),
+    Column("gmt_create", DateTime, nullable=False, server_default=now_default()),
+    Column("gmt_modified", DateTime, nullable=False, server_default=now_default()),
     Column("app_name", String(128)),
     Column("tenant_id", String(128), server_default=""),
     Column("gray_name", String(128), nullable=False),
     Column("gray_rule", Text, nullable=False),
     Column("encrypted_data_key", String(256), nullable=False, server_default=""),
     UniqueConstraint("data_id", "group_id", "tenant_id", "gray_name", name="uk_configinfogray_datagrouptenantgray"),
+    *nacos_index("config_info_gray", "idx_dataid_gmt_modified", "data_id", "gmt_modified"),
+    *nacos_index("config_info_gray", "idx_gmt_modified", "gmt_modified"),
+    **NO_REUSE,
 )
 
 config_tags_relation = Table(
@@ -80,7 +150,28 @@ config_tags_relation = Table(
     Column("tenant_id", String(128), server_default=""),
     Column("nid", Serial, primary_key=True, autoincrement=True),
     UniqueConstraint("id", "tag_name", "tag_type", name="uk_configtagrelation_configidtag"),
-    Index("idx_tenant_id", "tenant_id"),
+    *nacos_index("config_tags_relation", "idx_tenant_id", "tenant_id"),
+    **NO_REUSE,
+)
+
+group_capacity = Table(
+    "group_capacity",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("group_id", String(128), nullable=False, server_default=""),
+    *capacity_columns(),
+    UniqueConstraint("group_id", name="uk_group_id"),
+    **NO_REUSE,
+)
+
+tenant_capacity = Table(
+    "tenant_capacity",
+    metadata,
+    Column("id", Serial, primary_key=True, autoincrement=True),
+    Column("tenant_id", String(128), nullable=False, server_default=""),
+    *capacity_columns(),
+    UniqueConstraint("tenant_id", name="uk_tenant_id"),
+    **NO_REUSE,
 )
 
 his_config_info = Table(
@@ -91,10 +182,10 @@ his_config_info = Table(
     Column("data_id", String(255), nullable=False),
     Column("group_id", String(128), nullable=False),
     Column("app_name", String(128)),
-    Column("content", Text, nullable=False),
+    Column("content", LongText, nullable=False),
     Column("md5", String(32)),
-    Column("gmt_create", DateTime, nullable=False),
-    Column("gmt_modified", DateTime, nullable=False),
+    Column("gmt_create", DateTime, nullable=False, server_default=now_default()),
+    Column("gmt_modified", DateTime, nullable=False, server_default=now_default()),
     Column("src_user", Text),
     Column("src_ip", String(50)),
     Column("op_type", String(10)),
@@ -102,9 +193,11 @@ his_config_info = Table(
     Column("encrypted_data_key", String(1024), nullable=False, server_default=""),
     Column("publish_type", String(50), server_default="formal"),
     Column("gray_name", String(50)),
-    Column("ext_info", Text),
-    Index("idx_gmt_modified", "gmt_modified"),
-    Index("idx_did", "data_id"),
+    Column("ext_info", LongText),
+    *nacos_index("his_config_info", "idx_gmt_create", "gmt_create"),
+    *nacos_index("his_config_info", "idx_gmt_modified", "gmt_modified"),
+    *nacos_index("his_config_info", "idx_did", "data_id"),
+    **NO_REUSE,
 )
 
 tenant_info = Table(
@@ -119,6 +212,8 @@ tenant_info = Table(
     Column("gmt_create", BigInteger, nullable=False),
     Column("gmt_modified", BigInteger, nullable=False),
     UniqueConstraint("kp", "tenant_id", name="uk_tenant_info_kptenantid"),
+    *nacos_index("tenant_info", "idx_tenant_id", "tenant_id"),
+    **NO_REUSE,
 )
 
 users = Table(

@@ -1,0 +1,103 @@
+"""Backends for the storage contract tests: SQLite always, MariaDB and PostgreSQL when reachable
+(.ci/run starts both). Each test gets a fresh, empty database."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from pynacos.server.app import NacosApp
+from pynacos.server.settings import Settings
+from pynacos.server.storage.engine import database_url
+
+DB = "pynacos_contract"
+
+
+def reachable(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+async def fresh_mysql() -> None:
+    import asyncmy
+
+    conn = await asyncmy.connect(host="127.0.0.1", port=3306, user="root", password="")
+    async with conn.cursor() as cursor:
+        await cursor.execute(f"DROP DATABASE IF EXISTS {DB}")
+        await cursor.execute(f"CREATE DATABASE {DB} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+    conn.close()
+
+
+async def fresh_postgresql() -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(host="127.0.0.1", port=5432, user="postgres", database="postgres")
+    await conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+    await conn.execute(f"CREATE DATABASE {DB}")
+    await conn.close()
+
+
+def backend_settings(kind: str, home: Path) -> Settings:
+    if kind == "mysql":
+        url = f"jdbc:mysql://127.0.0.1:3306/{DB}?characterEncoding=utf8"
+        return Settings(home=str(home), storage="mysql", db_url=url, db_user="root")
+    if kind == "postgresql":
+        return Settings(
+            home=str(home), storage="postgresql", db_url=f"jdbc:postgresql://127.0.0.1:5432/{DB}", db_user="postgres"
+        )
+    return Settings(home=str(home))
+
+
+async def fresh(kind: str) -> None:
+    """Empty the database of `kind`, or skip the test when its server is not running."""
+    if kind == "mysql":
+        if not reachable(3306):
+            pytest.skip("MariaDB not running on 127.0.0.1:3306")
+        await fresh_mysql()
+    if kind == "postgresql":
+        if not reachable(5432):
+            pytest.skip("PostgreSQL not running on 127.0.0.1:5432")
+        await fresh_postgresql()
+
+
+@pytest.fixture(params=["sqlite", "mysql", "postgresql"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Settings]:
+    await fresh(request.param)
+    yield backend_settings(request.param, tmp_path)
+
+
+def raw_engine(settings: Settings) -> AsyncEngine:
+    """An engine on the backend's database that bypasses pynacos (no create_all, no probing)."""
+    url = database_url(settings)
+    if url.get_backend_name() == "sqlite":
+        settings.data_path.mkdir(parents=True, exist_ok=True)
+    return create_async_engine(url)
+
+
+async def columns(settings: Settings, table: str) -> set[str]:
+    engine = raw_engine(settings)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.run_sync(lambda c: inspect(c).get_columns(table))
+    finally:
+        await engine.dispose()
+    return {column["name"] for column in found}
+
+
+async def start(settings: Settings) -> NacosApp:
+    """Started and ready, or a failure (a load error leaves the server not-ready for ever)."""
+    app = NacosApp(settings)
+    await app.start()
+    try:
+        await asyncio.wait_for(app.ready.wait(), 30)
+    except TimeoutError:
+        await app.stop()
+        raise AssertionError("the server never became ready: loading the data failed") from None
+    return app
