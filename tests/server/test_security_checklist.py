@@ -950,37 +950,10 @@ async def test_item_33_server_identity_security_header_without_identity_configur
     assert "x" not in app.auth.accounts.directory.users
 
 
-@pytest.fixture
-async def identity_app(tmp_path: Path) -> AsyncIterator[NacosApp]:
-    """Standalone, auth on, a 40-byte identity value configured (as a cluster would need)."""
-    server = await started_app(
-        tmp_path, auth_enabled=True, token_secret_key=KEY, identity_key="X-Node", identity_value="v" * 40
-    )
-    await server.auth.accounts.create_admin(ADMIN_PASSWORD)
-    yield server
-    await server.stop()
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: the bare identity header from any client is a full admin bypass (§5.3 legacy header is off)",
-)
-async def test_item_33_the_real_identity_value_from_a_client_is_403(identity_app: NacosApp) -> None:
-    async with asgi_client(identity_app, "203.0.113.5") as client:
-        response = await list_users(client, headers={"X-Node": "v" * 40})
-    assert response.status_code == 403
-
-
-@pytest.mark.xfail(
-    strict=True, reason="finding: node credentials (the identity header) can create users (§5.4: never user admin)"
-)
-async def test_item_35_node_credentials_cannot_create_users(identity_app: NacosApp) -> None:
-    async with asgi_client(identity_app, "203.0.113.5") as client:
-        response = await client.post(
-            USERS, params={"username": "planted", "password": "Planted-pw1"}, headers={"X-Node": "v" * 40}
-        )
-    assert response.status_code == 403
-    assert "planted" not in identity_app.auth.accounts.directory.users
+# Items 33 (the real identity value from a client) and 35 (node credentials create users) are not
+# tested here: issue 3 decided that the configured identity header skips every check, as in Nacos
+# (auth.md §9; tests/server/auth/test_guard.py::test_server_identity_header_passes_when_configured).
+# What makes that safe enough is refusing public, short or reused values at start-up (below).
 
 
 def test_item_33_the_public_identity_value_is_refused_at_start_up(tmp_path: Path) -> None:
@@ -1269,8 +1242,6 @@ def row(name: str, target: str, for_admin: int | str, for_anonymous: int, findin
     return pytest.param(target, for_admin, for_anonymous, id=name, marks=marks)
 
 
-FRAGMENT = "`#...` is dropped by the HTTP parser (httptools) and the request is served, not refused with 400"
-
 #: request target, status for the admin ("no-query": as the canonical path without a query), for anonymous
 SOCKET_ROWS = [
     row("canonical", "/nacos/v1/auth/users" + QUERY, 200, 403),
@@ -1290,7 +1261,7 @@ SOCKET_ROWS = [
     row("6 semicolon", "/nacos/v1/auth/users;jsessionid=x" + QUERY, 400, 400),
     row("6 semicolon inside", "/nacos/v1/auth;x/users" + QUERY, 400, 400),
     row("7 backslash", "/nacos/v1\\auth\\users" + QUERY, 400, 400),
-    row("7 fragment", "/nacos/v1/auth/users" + QUERY + "#frag", 400, 400, FRAGMENT),
+    row("7 fragment", "/nacos/v1/auth/users" + QUERY + "#frag", 400, 400),
     row("8 upper case", "/NACOS/V1/AUTH/USERS" + QUERY, 404, 404),
     row("8 one segment", "/nacos/v1/Auth/users" + QUERY, 404, 404),
     row("9 missing context", "/v1/auth/users" + QUERY, 404, 404),
@@ -1316,9 +1287,6 @@ def test_item_03_section_3_rows_over_a_real_socket(
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(
-    strict=True, reason="finding: no request-line limit (httptools); a 9 KiB request line is served, not 414"
-)
 def test_item_03_row_21_a_request_line_over_8_kib_is_414(live: tuple[ServerProcess, str]) -> None:
     server, token = live
     answer = exchange(
@@ -1328,9 +1296,6 @@ def test_item_03_row_21_a_request_line_over_8_kib_is_414(live: tuple[ServerProce
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(
-    strict=True, reason="finding: no header limits (httptools ignores h11_max_incomplete_event_size); not 431"
-)
 @pytest.mark.parametrize(
     "extra",
     [
@@ -1403,7 +1368,6 @@ def test_item_38_and_51_standalone_with_auth_off_listens_only_on_loopback_http(t
 
 
 @pytest.mark.integration
-@pytest.mark.xfail(strict=True, reason="finding: no header-read timeout (uvicorn); slow-loris connections stay open")
 def test_item_48_slow_loris_connections_are_closed_within_10_s(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "home")
     server.start()
@@ -1414,7 +1378,9 @@ def test_item_48_slow_loris_connections_are_closed_within_10_s(tmp_path: Path) -
             sock.sendall(b"GET /nacos/v1/console/health/liveness HTTP/1.1\r\nHost: x\r\n")
             slow.append(sock)
         timings = []
-        with httpx.Client(base_url=server.base) as http:
+        # another client address: 300 connections from one address are over the per-address cap (256)
+        other_address = httpx.HTTPTransport(local_address="127.0.0.2")
+        with httpx.Client(base_url=server.base, transport=other_address) as http:
             for _ in range(3):
                 started_at = time.perf_counter()
                 assert http.get("/v1/console/health/liveness").text == "OK"

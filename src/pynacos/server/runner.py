@@ -17,6 +17,7 @@ from collections.abc import Callable
 import uvicorn
 
 from pynacos.server.app import NacosApp, create_app
+from pynacos.server.connection_limits import LimitedHttpToolsProtocol
 from pynacos.server.settings import Settings
 
 log = logging.getLogger("pynacos.server")
@@ -60,7 +61,7 @@ def run(settings: Settings, warnings: list[str], reload_settings: Callable[[], S
         log_level=settings.log_level,
         timeout_keep_alive=60,
         timeout_graceful_shutdown=5,
-        h11_max_incomplete_event_size=16 * 1024,
+        http=LimitedHttpToolsProtocol,
     )
     log.info("pynacos listening on http://%s:%d%s", settings.listen_address, settings.port, settings.context_path)
     server = Server(config, app)
