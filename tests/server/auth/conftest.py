@@ -45,7 +45,7 @@ async def admin_token(client: httpx.AsyncClient) -> str:
 
 @pytest.fixture
 async def dev_user(app: NacosApp) -> str:
-    """User `u1` with read/write on namespace `dev` only (namespace created)."""
+    """User `u1` with read/write on namespace `dev` only (namespaces `dev` and `prod` exist)."""
     await app.namespaces.create("dev", "dev", None)
     await app.namespaces.create("prod", "prod", None)
     accounts = app.auth.accounts

@@ -26,7 +26,7 @@ import statistics
 import threading
 import time
 import zipfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,41 +75,6 @@ HOLD = {"Long-Pulling-Timeout": "30000"}
 
 
 # --------------------------------------------------------------------------------------------- fixtures, helpers
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(home=str(tmp_path), auth_enabled=True, token_secret_key=KEY)
-
-
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[NacosApp]:
-    server = await started(settings)
-    await server.auth.accounts.create_admin(ADMIN_PASSWORD)
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def admin_token(client: httpx.AsyncClient) -> str:
-    return await login(client, "nacos", ADMIN_PASSWORD)
-
-
-@pytest.fixture
-async def dev_user(app: NacosApp) -> str:
-    """User `u1` with read/write on namespace `dev` only (namespaces `dev` and `prod` exist)."""
-    await app.namespaces.create("dev", "dev", None)
-    await app.namespaces.create("prod", "prod", None)
-    accounts = app.auth.accounts
-    await accounts.create_user("u1", USER_PASSWORD)
-    await accounts.add_role("dev-rw", "u1")
-    await accounts.add_permission("dev-rw", "dev:*:*", "rw")
-    return "u1"
-
-
-@pytest.fixture
-async def user_token(client: httpx.AsyncClient, dev_user: str) -> str:
-    return await login(client, dev_user, USER_PASSWORD)
 
 
 def b64url(data: bytes) -> str:
