@@ -226,7 +226,9 @@ def test_token_ttl_20s_over_90s_of_calls_zero_failures_about_five_logins(
     assert ttl_run.loop.failures == []
     assert ttl_run.loop.calls >= 80
     assert 4 <= ttl_run.logins <= 8, ttl_run.logins
-    assert requests_counted(ttl_server, "/v1/cs/configs", 403, "GET") == 0  # refreshed before expiry, never refused
+    # refreshed before expiry, never refused: the only refused reads on this server are the wrong-password
+    # client's probes without a token, one after each of its refused logins
+    assert requests_counted(ttl_server, "/v1/cs/configs", 403, "GET") <= logins(ttl_server, 403)
 
 
 def test_explicit_login_gives_the_token_and_its_ttl(auth_server: tuple[ServerProcess, Admin]) -> None:
