@@ -381,3 +381,12 @@ def test_a_login_refused_for_another_reason_is_not_probed() -> None:
     s.on_login_reply(refused(500, "boom"), 0)
     with pytest.raises(Unauthenticated, match="HTTP 500"):
         drive(auth_flow(s, Request("GET", "/x"), lambda: 0.5), [])
+
+
+def test_a_probe_answered_with_a_server_error_says_nothing_about_auth() -> None:
+    s = session()
+    s.on_login_reply(refused(), 0)
+    _, result = drive(auth_flow(s, Request("GET", "/x"), lambda: 0.5), [Reply(500, {}, b"boom")])
+    assert result.status == 500 and not s.auth_off
+    sent, _ = drive(auth_flow(s, Request("GET", "/x"), lambda: 0.6), [Reply(200, {}, b"v")])
+    assert [r.headers for r in sent] == [{}] and s.auth_off  # probed again, and this time answered

@@ -289,7 +289,10 @@ def auth_flow(
         assert reply is not None
         if session.rejects(reply, None, clock()):
             raise session.error()
-        session.works_without_token(clock())
+        if reply.status >= 500:
+            session.probe_without_token = True  # no verdict on auth: probe again on the next call
+        else:
+            session.works_without_token(clock())
         return reply
     token = _usable_token(session, clock())
     reply = yield request.with_token(token)
