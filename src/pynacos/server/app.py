@@ -29,6 +29,7 @@ from pynacos.server.namespaces.service import NamespaceService
 from pynacos.server.naming.http import NamingRoutes
 from pynacos.server.naming.http_v2 import NamingRoutesV2
 from pynacos.server.naming.service import NamingService
+from pynacos.server.naming.udp import UdpPush
 from pynacos.server.ops.http import OpsRoutes
 from pynacos.server.routing import Router
 from pynacos.server.settings import PROPERTIES_FILE, Settings, SettingsError
@@ -54,6 +55,7 @@ class NacosApp:
         self.engine: AsyncEngine | None = None
         self.hub = LongPollHub(settings.longpoll_max_total, settings.longpoll_max_per_ip)
         self.router: Router | None = None
+        self.push: UdpPush | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     def is_ready(self) -> bool:
@@ -68,17 +70,19 @@ class NacosApp:
             ConfigStore(self.engine), self.bus, self.namespaces.exists, self.settings.max_content
         )
         self.naming = NamingService(NamingStore(self.engine))
+        self.push = push = UdpPush.from_settings(self.naming, self.settings)
+        await push.open(self.settings.listen_address)
         self.bus.subscribe(ConfigChanged, lambda event: self.hub.notify(event.key))
         self.bus.subscribe(ConfigChanged, lambda event: self.metrics.config_publishes.inc())
         self.metrics.gauge("pynacos_config_count", "Configs held in memory.", lambda: self.configs.count())
         self.metrics.gauge("pynacos_config_listeners", "Held HTTP long polls.", lambda: self.hub.held)
-        self.router = self._build_router()
+        self.router = self._build_router(push)
         self._tasks.append(asyncio.create_task(self._load()))
 
-    def _build_router(self) -> Router:
+    def _build_router(self, push: UdpPush) -> Router:
         s = self.settings
         transfer = ConfigTransfer(self.configs, self.namespaces.exists)
-        naming_v1 = NamingRoutes(self.naming, self.namespaces.exists)
+        naming_v1 = NamingRoutes(self.naming, self.namespaces.exists, push)
         routes = [
             *OpsRoutes(s, self.metrics, self.is_ready, self.auth.guard.state).routes(),
             *self.auth.routes(),
@@ -167,6 +171,8 @@ class NacosApp:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.push is not None:
+            self.push.close()
         if self.engine is not None:
             await self.engine.dispose()
 

@@ -281,6 +281,27 @@ class Settings:
         env="PYNACOS_NAMING_EMPTY_SERVICE_EXPIRED",
         parse=parse_int,
     )
+    naming_push_enabled: bool = option(
+        True,
+        "pynacos.naming.push.enabled",
+        "UDP push of instance changes to HTTP subscribers (Nacos's pushEnabled switch); off, they poll every 10 s.",
+        env="PYNACOS_NAMING_PUSH_ENABLED",
+        parse=parse_bool,
+    )
+    naming_push_ack_timeout_ms: int = option(
+        10000,
+        "pynacos.naming.push.ack.timeout",
+        "A push not acknowledged within this time (ms) is sent once more, then given up after as long again.",
+        env="PYNACOS_NAMING_PUSH_ACK_TIMEOUT",
+        parse=parse_int,
+    )
+    naming_push_max_subscribers: int = option(
+        10000,
+        "pynacos.naming.push.max.subscribers",
+        "Most UDP push subscribers on this node (at most 1000 per client IP); more just poll.",
+        env="PYNACOS_NAMING_PUSH_MAX_SUBSCRIBERS",
+        parse=parse_int,
+    )
     access_log: bool = option(
         False,
         "pynacos.access.log",
@@ -498,3 +519,8 @@ def check_startup(settings: Settings) -> None:
         raise SettingsError(f"Setting server.port has the value {settings.port}; expected a port from 1 to 65535.")
     if settings.max_content <= 0:
         raise SettingsError(f"Setting maxContent has the value {settings.max_content}; expected a positive size.")
+    if settings.naming_push_ack_timeout_ms <= 0:
+        raise SettingsError(
+            f"Setting pynacos.naming.push.ack.timeout has the value {settings.naming_push_ack_timeout_ms}; "
+            "expected a positive number of milliseconds."
+        )

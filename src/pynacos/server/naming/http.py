@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +23,10 @@ from pynacos.server.naming.models import (
     ServiceKey,
     ServiceMissing,
 )
-from pynacos.server.naming.service import CACHE_MILLIS, Beat, NamingService, instance_id_generator
+from pynacos.server.naming.push import Subscriber
+from pynacos.server.naming.service import Beat, NamingService
+from pynacos.server.naming.udp import UdpPush
+from pynacos.server.naming.views import instance_json, service_info
 from pynacos.server.routing import Route, route
 
 NAMING_READ = Secured("r", p.naming_resources)
@@ -40,7 +42,7 @@ SWITCHES: dict[str, Any] = {
     "autoChangeHealthCheckEnabled": True,
     "distroEnabled": True,
     "enableStandalone": True,
-    "pushEnabled": False,
+    "pushEnabled": True,  # the live value comes from UdpPush.active
     "checkTimes": 3,
     "httpHealthParams": {"max": 5000, "min": 500, "factor": 0.85},
     "tcpHealthParams": {"max": 5000, "min": 1000, "factor": 0.75},
@@ -80,27 +82,6 @@ def ok() -> Response:
     return http.text("ok")
 
 
-def instance_json(key: ServiceKey, instance: Instance) -> dict[str, Any]:
-    """Nacos's Instance JSON, in its key order (null keys omitted)."""
-    shown: dict[str, Any] = {
-        "instanceId": instance.instance_id,
-        "ip": instance.ip,
-        "port": instance.port,
-        "weight": instance.weight,
-        "healthy": instance.healthy,
-        "enabled": instance.enabled,
-        "ephemeral": instance.ephemeral,
-        "clusterName": instance.cluster,
-        "serviceName": key.grouped,
-        "metadata": instance.metadata,
-        "instanceHeartBeatInterval": instance.beat_interval(),
-        "instanceHeartBeatTimeOut": instance.beat_timeout(),
-        "ipDeleteTimeout": instance.delete_timeout(),
-        "instanceIdGenerator": instance_id_generator(instance.metadata),
-    }
-    return {k: v for k, v in shown.items() if v is not None}
-
-
 def service_json(service: Service) -> dict[str, Any]:
     clusters = sorted({i.cluster for i in service.instances.values()} or {DEFAULT_CLUSTER})
     return {
@@ -138,10 +119,44 @@ def threshold_of(raw: str | None, required: bool = False) -> float:
         raise NamingError(f'For input string: "{raw}"') from None
 
 
+def udp_port_of(raw: str | None) -> int:
+    """`udpPort` (v2: `port`): 0 = no push; non-numeric is Nacos's NumberFormatException text."""
+    if raw is None or not raw.strip():
+        return 0
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise NamingError(f'For input string: "{raw}"') from None
+
+
+def positive_int(raw: str | None, default: int) -> int:
+    """Nacos's NumberUtils.toInt with a default; zero, negative or garbage falls back to it too."""
+    try:
+        value = int((raw or "").strip())
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
+    key = subscriber.key
+    return {
+        "addrStr": f"{key.ip}:{key.port}",
+        "agent": subscriber.agent,
+        "app": subscriber.app,
+        "ip": key.ip,
+        "port": key.port,
+        "namespaceId": key.service.namespace,
+        "serviceName": key.service.grouped,
+        "cluster": key.clusters,
+    }
+
+
 class NamingRoutes:
-    def __init__(self, service: NamingService, namespace_exists: Callable[[str], bool]) -> None:
+    def __init__(self, service: NamingService, namespace_exists: Callable[[str], bool], push: UdpPush) -> None:
         self.service = service
         self.namespace_exists = namespace_exists
+        self.push = push
 
     def routes(self) -> list[Route]:
         base = "/v1/ns"
@@ -161,6 +176,7 @@ class NamingRoutes:
             route(f"{base}/service", "PUT", self.update_service, NAMING_WRITE),
             route(f"{base}/service", "GET", self.get_service, NAMING_READ),
             route(f"{base}/service/list", "GET", self.list_services, NAMING_READ),
+            route(f"{base}/service/subscribers", "GET", self.subscribers, NAMING_READ),
             route(f"{base}/catalog/services", "GET", self.catalog_services, NAMING_READ),
             route(f"{base}/catalog/instances", "GET", self.catalog_instances, NAMING_READ),
             route(f"{base}/catalog/service", "GET", self.catalog_service, NAMING_READ),
@@ -231,26 +247,34 @@ class NamingRoutes:
     def list_body(self, params: Params, clusters_param: str) -> dict[str, Any]:
         key = p.service_key(params)
         clusters_text = params.get(clusters_param, "")
-        clusters = [c.strip() for c in clusters_text.split(",") if c.strip()]
-        for cluster in clusters:
-            p.cluster_of(Params([("c", cluster)]), "c")
+        for cluster in clusters_text.split(","):
+            if cluster.strip():
+                p.cluster_of(Params([("c", cluster.strip())]), "c")
         healthy_only = (params.get("healthyOnly") or params.get("healthOnly") or "").strip().lower() == "true"
-        hosts, protected = self.service.select(key, clusters, healthy_only)
-        return {
-            "name": key.grouped,
-            "groupName": key.group,
-            "clusters": clusters_text,
-            "cacheMillis": CACHE_MILLIS,
-            "hosts": [instance_json(key, i) for i in hosts],
-            "lastRefTime": int(time.time() * 1000),
-            "checksum": "",
-            "allIPs": False,
-            "reachProtectionThreshold": protected,
-            "valid": True,
-        }
+        return service_info(self.service, key, clusters_text, healthy_only)
+
+    def subscribe(self, call: Call, udp_param: str, clusters_param: str) -> None:
+        """C.5: a list call with a UDP port subscribes its *source* address; `clientIP` is never a target."""
+        udp_port = udp_port_of(call.params.get(udp_param))
+        if udp_port <= 0:
+            return
+        agent = call.headers.get("user-agent", "").strip() or call.headers.get("client-version", "").strip()
+        key = p.service_key(call.params)
+        clusters = call.params.get(clusters_param, "")
+        self.push.subscribe(key, call.client_ip, udp_port, clusters, agent, call.params.get("app", ""))
 
     async def list_instances(self, call: Call) -> Response:
-        return http.json(self.list_body(call.params, "clusters"))
+        body = self.list_body(call.params, "clusters")
+        self.subscribe(call, "udpPort", "clusters")
+        return http.json(body)
+
+    async def subscribers(self, call: Call) -> Response:
+        """`/service/subscribers`: the UDP subscribers of exactly the service the READ check covered."""
+        params = call.params
+        found = self.push.subscribers(p.service_key(params))
+        page_no, page_size = positive_int(params.get("pageNo"), 1), positive_int(params.get("pageSize"), 1000)
+        page = found[(page_no - 1) * page_size : page_no * page_size]
+        return http.json({"subscribers": [subscriber_json(s) for s in page], "count": len(found)})
 
     async def beat(self, call: Call) -> Response:
         body = await self.beat_body(call.params)
@@ -295,10 +319,7 @@ class NamingRoutes:
             raise NamingError("Param 'healthy' is required.")
         key = p.service_key(params)
         ip, port = p.check_ip(p.required(params, "ip")), p.port_of(params.get("port"))
-        service = self.service.services.get(key)
-        instance = service.instances.get((ip, port, False)) if service else None
-        if instance is not None:
-            instance.healthy = p.to_boolean(healthy_raw, True)
+        self.service.set_health(key, ip, port, p.to_boolean(healthy_raw, True))
         return ok()
 
     async def create_service(self, call: Call) -> Response:
@@ -378,7 +399,7 @@ class NamingRoutes:
             "status": "UP",
             "serviceCount": services,
             "instanceCount": instances,
-            "subscribeCount": 0,
+            "subscribeCount": len(self.push.state),
             "responsibleInstanceCount": instances,
             "clientCount": instances,
             "connectionBasedClientCount": 0,
@@ -390,8 +411,11 @@ class NamingRoutes:
             "mem": 0.0,
         }
 
+    def switches_body(self) -> dict[str, Any]:
+        return {**SWITCHES, "pushEnabled": self.push.active}
+
     async def switches(self, call: Call) -> Response:
-        return http.json(SWITCHES)
+        return http.json(self.switches_body())
 
     async def catalog_services(self, call: Call) -> Response:
         params = call.params

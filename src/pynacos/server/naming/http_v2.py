@@ -8,7 +8,7 @@ from pynacos.server import http
 from pynacos.server.auth.policy import AUTHENTICATED, PUBLIC
 from pynacos.server.http import Call
 from pynacos.server.naming import params as p
-from pynacos.server.naming.http import NAMING_READ, NAMING_WRITE, SWITCHES, NamingRoutes, selector_of, threshold_of
+from pynacos.server.naming.http import NAMING_READ, NAMING_WRITE, NamingRoutes, selector_of, threshold_of
 from pynacos.server.naming.models import Service, ServiceMissing
 from pynacos.server.routing import Route, route
 
@@ -65,7 +65,10 @@ class NamingRoutesV2:
         return http.result(body)
 
     async def list_instances(self, call: Call) -> Response:
-        return http.result(self.v1.list_body(call.params, "clusterName"))
+        """v2 takes `port` (the UDP port) and `ip` for v1's `udpPort` and `clientIP`; `ip` is ignored likewise."""
+        body = self.v1.list_body(call.params, "clusterName")
+        self.v1.subscribe(call, "port", "clusterName")
+        return http.result(body)
 
     async def set_health(self, call: Call) -> Response:
         await self.v1.set_health(call)
@@ -132,4 +135,4 @@ class NamingRoutesV2:
         return http.result(body)
 
     async def switches(self, call: Call) -> Response:
-        return http.result(SWITCHES)
+        return http.result(self.v1.switches_body())

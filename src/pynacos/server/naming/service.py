@@ -3,11 +3,16 @@
 Ephemeral instances live in memory and are kept alive by beats (or re-registration); persistent
 instances and services created through the service API are written to the database before the
 answer, so they survive a restart. All timing uses a monotonic clock in milliseconds.
+
+Every change a subscriber could see (instances added, removed, re-weighted, enabled, turned
+healthy or unhealthy; service threshold or metadata) calls the `on_change` callbacks with the
+service key, synchronously and without awaiting, so UDP push (naming/udp.py) can schedule a push.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -30,6 +35,8 @@ from pynacos.server.naming.models import (
 from pynacos.server.storage.naming import NamingStore
 
 CACHE_MILLIS = 10000
+log = logging.getLogger("pynacos.naming")
+ChangeCallback = Callable[[ServiceKey], None]
 
 
 def monotonic_ms() -> float:
@@ -51,7 +58,16 @@ class NamingService:
         self.store = store
         self.clock = clock
         self.services: dict[ServiceKey, Service] = {}
+        self.on_change: list[ChangeCallback] = []
         self._lock = asyncio.Lock()
+
+    def _changed(self, key: ServiceKey) -> None:
+        """Tell the callbacks; one failing callback must not fail the write that caused it."""
+        for callback in self.on_change:
+            try:
+                callback(key)
+            except Exception:
+                log.exception("change callback failed for %s", key.grouped)
 
     async def load(self) -> None:
         now = self.clock()
@@ -78,6 +94,7 @@ class NamingService:
             self.services[key] = service
             service.instances[instance.address] = instance
             service.last_update = self.clock()
+        self._changed(key)
 
     async def deregister(self, key: ServiceKey, ip: str, port: int, ephemeral: bool) -> None:
         """Unknown services or instances are fine (Nacos answers `ok`)."""
@@ -89,6 +106,7 @@ class NamingService:
                 await self.store.delete_instance(key, ip, port)
             del service.instances[(ip, port, ephemeral)]
             service.last_update = self.clock()
+        self._changed(key)
 
     def set_override(self, key: ServiceKey, instance: Instance) -> None:
         """`PUT /instance`: enabled, weight and metadata on top of what was registered."""
@@ -96,6 +114,7 @@ class NamingService:
         address = f"{instance.ip}:{instance.port}:{instance.cluster}"
         service.overrides[address] = Override(instance.enabled, instance.weight, dict(instance.metadata))
         service.last_update = self.clock()
+        self._changed(key)
 
     def patch_override(self, key: ServiceKey, ip: str, port: int, cluster: str, changes: dict[str, Any]) -> None:
         service = self.services.get(key)
@@ -107,6 +126,7 @@ class NamingService:
             setattr(current, name, value)
         service.overrides[address] = current
         service.last_update = self.clock()
+        self._changed(key)
 
     def _override_of(self, service: Service, ip: str, port: int, cluster: str) -> Override:
         instance = next(i for i in service.instances.values() if (i.ip, i.port, i.cluster) == (ip, port, cluster))
@@ -165,9 +185,19 @@ class NamingService:
         assert service is not None
         instance = service.instances[(beat.ip, beat.port, True)]
         instance.last_beat = self.clock()
-        instance.healthy = True
         service.last_update = self.clock()
+        if not instance.healthy:
+            instance.healthy = True
+            self._changed(key)
         return 10200
+
+    def set_health(self, key: ServiceKey, ip: str, port: int, healthy: bool) -> None:
+        """`PUT /health/instance`: persistent instances only; an unknown one is ignored (Nacos: `ok`)."""
+        service = self.services.get(key)
+        instance = service.instances.get((ip, port, False)) if service else None
+        if instance is not None and instance.healthy != healthy:
+            instance.healthy = healthy
+            self._changed(key)
 
     def beat_interval(self, key: ServiceKey, ip: str, port: int) -> int:
         service = self.services.get(key)
@@ -189,6 +219,8 @@ class NamingService:
                 elif silent > instance.beat_timeout() and instance.healthy:
                     instance.healthy = False
                     changed.append(service.key)
+        for key in dict.fromkeys(changed):
+            self._changed(key)
         return changed
 
     async def remove_empty_services(self, idle_ms: float) -> list[ServiceKey]:
@@ -213,6 +245,7 @@ class NamingService:
             service.last_update = self.clock()
             await self.store.save_service(service)
             self.services[service.key] = service
+        self._changed(service.key)
 
     async def update_service(
         self, key: ServiceKey, threshold: float, metadata: dict[str, str], selector: dict[str, Any]
@@ -225,6 +258,7 @@ class NamingService:
             service.has_metadata = True
             service.last_update = self.clock()
             await self.store.save_service(service)
+        self._changed(key)
 
     async def delete_service(self, key: ServiceKey) -> None:
         async with self._lock:
