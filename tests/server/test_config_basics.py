@@ -157,3 +157,11 @@ async def test_beta_stop_never_deletes_the_formal_config(client: httpx.AsyncClie
     assert (formal.status_code, formal.text) == (200, "formal")
     history = await client.get(CFG.replace("configs", "history"), params={**key, "search": "accurate"})
     assert [item["opType"].strip() for item in history.json()["pageItems"]] == ["I"]
+
+
+@pytest.mark.parametrize("key", ["密钥", "k\r\nSet-Cookie: a=b", "with space"])
+async def test_encrypted_data_key_must_be_printable_ascii(client: httpx.AsyncClient, key: str) -> None:
+    """It is sent back in the Encrypted-Data-Key header, so it must be safe there."""
+    status, text = (await publish(client, encryptedDataKey=key)).split(" ", 1)
+    assert (status, text) == ("400", "caused: encryptedDataKey must be printable ASCII (it is sent back in a header);")
+    assert (await client.get(CFG, params={"dataId": "a.yaml", "group": "DEFAULT_GROUP"})).status_code == 404

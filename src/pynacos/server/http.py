@@ -44,6 +44,12 @@ _TRUE_WORDS = {"true", "on", "yes", "1", "t", "y"}
 _FALSE_WORDS = {"false", "off", "no", "0", "f", "n"}
 
 
+JAVA_INT_MAX = 2**31 - 1
+JAVA_LONG_MAX = 2**63 - 1
+#: parameters Nacos declares as `Long` (history `nid`, config `id`); every other integer is a Java int
+LONG_PARAMETERS = frozenset({"nid", "id"})
+
+
 class Params(Mapping[str, str]):
     """Request parameters, one value per name (query first, then form body)."""
 
@@ -104,10 +110,17 @@ class Params(Mapping[str, str]):
             if default is None:
                 raise MissingParameter(name, "int")
             return default
+        text = raw.strip()
+        if not text.isascii() or len(text) > 20:  # Nacos parses Java ints and longs
+            raise BadRequest(f"parameter '{name}' must be a whole number, not '{raw}'")
         try:
-            return int(raw.strip())
+            value = int(text)
         except ValueError:
             raise BadRequest(f"parameter '{name}' must be a whole number, not '{raw}'") from None
+        limit = JAVA_LONG_MAX if name in LONG_PARAMETERS else JAVA_INT_MAX
+        if not -limit <= value <= limit:
+            raise BadRequest(f"parameter '{name}' is out of range: {raw}")
+        return value
 
     def flag(self, name: str, default: bool = False) -> bool:
         raw = self._values.get(name, "").strip().lower()

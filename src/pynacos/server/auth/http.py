@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from pynacos.server.auth.tokens import TokenService
 from pynacos.server.errors import AuthFailed, BadRequest, Forbidden, NacosError
 from pynacos.server.http import Call, Params
 from pynacos.server.routing import Route, route
+from pynacos.server.wildcards import wildcard
 
 log = logging.getLogger("pynacos.auth")
 USERS_R, USERS_W = Secured("r", resource="console/users"), Secured("w", resource="console/users")
@@ -68,8 +68,7 @@ def matcher(params: Params, name: str) -> Callable[[str], bool]:
     if not wanted:
         return lambda _value: True
     if params.get("search") == "blur":
-        pattern = re.compile(".*".join(re.escape(p) for p in wanted.split("*")), re.DOTALL)
-        return lambda value: pattern.fullmatch(value) is not None
+        return wildcard(wanted)
     return lambda value: value == wanted
 
 

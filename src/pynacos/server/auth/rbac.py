@@ -14,7 +14,6 @@ also revoke the user's older tokens (see tokens.py).
 from __future__ import annotations
 
 import asyncio
-import functools
 import re
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from pynacos.server.auth import passwords
 from pynacos.server.auth.tokens import TokenService
 from pynacos.server.errors import BadRequest
 from pynacos.server.storage.users import AuthStore, Duplicate
+from pynacos.server.wildcards import wildcard
 
 ADMIN_ROLE = "ROLE_ADMIN"
 DEFAULT_ADMIN = "nacos"
@@ -45,17 +45,12 @@ class Permission:
     action: str
 
 
-@functools.lru_cache(maxsize=4096)
-def _glob(pattern: str) -> re.Pattern[str]:
-    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
-
-
 def _public_form(resource: str) -> str:
     return resource[len("public") :] if resource.startswith("public:") else resource
 
 
 def resource_matches(pattern: str, resource: str) -> bool:
-    return _glob(_public_form(pattern)).fullmatch(_public_form(resource)) is not None
+    return wildcard(_public_form(pattern))(_public_form(resource))
 
 
 def action_covers(stored: str, wanted: str) -> bool:

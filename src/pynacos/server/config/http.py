@@ -187,7 +187,7 @@ class ConfigRoutes:
             key_from(p)
             return http.rest_result(True, message="stop beta ok")
         if p.get("delType") == "ids":
-            ids = [int(i) for i in p.required("ids").split(",") if i.strip().isdigit()]
+            ids = validation.parse_ids(p.required("ids"))
             for config in self.service.by_ids(ids, normalise(p.namespace())):
                 await self.service.remove(config.key, self._user(call), call.client_ip)
             return http.rest_result(True)
@@ -344,7 +344,7 @@ def short_poll_response(keys: list[ConfigKey], client_version: str) -> Response:
     """No `Long-Pulling-Timeout`: answer at once; old clients read the result from headers."""
     new_format = java_url_encode(changed_keys_text(keys))
     headers: dict[str, str] = {}
-    digits = "".join(c for c in client_version if c.isdigit())
+    digits = "".join(c for c in client_version if "0" <= c <= "9")[:3]  # "2.0.3" -> 203; never a huge or odd number
     if keys and int(digits or "200") < 204:
         headers["Probe-Modify-Response"] = "".join(f"{k.data_id}:{k.group};" for k in keys)
         headers["Probe-Modify-Response-New"] = new_format

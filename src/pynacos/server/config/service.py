@@ -8,7 +8,6 @@ lost and never diverges from the database order. Listeners are told only when an
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -18,6 +17,7 @@ from pynacos.server.config.models import Config, ConfigKey, HistoryRow, Publish,
 from pynacos.server.errors import BadRequest, CasConflict
 from pynacos.server.events import ConfigChanged, EventBus
 from pynacos.server.storage.configs import ConfigStore
+from pynacos.server.wildcards import wildcard
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,7 @@ class ConfigService:
         validation.validate_tenant(key.tenant)
         validation.validate_key(key.data_id, key.group)
         validation.validate_content(request.content, self.max_content)
+        validation.validate_encrypted_data_key(request.encrypted_data_key)
         validation.validate_extras(
             request.tags, request.desc, request.use, request.effect, request.type, request.schema
         )
@@ -172,7 +173,6 @@ def _merge(old: Config | None, request: Publish) -> Config:
 def _matcher(pattern: str, blur: bool) -> Callable[[str], bool]:
     if not pattern.strip():
         return lambda _value: True
-    if blur and "*" in pattern:
-        regex = re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)
-        return lambda value: regex.fullmatch(value) is not None
+    if blur:
+        return wildcard(pattern)
     return lambda value: value == pattern

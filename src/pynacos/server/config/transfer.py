@@ -59,7 +59,7 @@ class ConfigTransfer:
         self.namespace_exists = namespace_exists
 
     def export_response(self, params: Params, v2: bool) -> Response:
-        ids = [int(i) for i in params.text("ids").split(",") if i.strip().isdigit()]
+        ids = validation.parse_ids(params.text("ids"))
         tenant = normalise(params.namespace())
         if ids:
             configs = self.service.by_ids(ids, tenant)

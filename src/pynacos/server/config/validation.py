@@ -114,6 +114,21 @@ def validate_extras(
             raise BadRequest(f"too long {label}, over {limit}")
 
 
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]*")
+
+
+def validate_encrypted_data_key(value: str | None) -> None:
+    """It is sent back in the `Encrypted-Data-Key` header: printable ASCII only, so no CR/LF can
+    split the header and no non-Latin-1 character can break every later read of the config."""
+    if value and not _HEADER_SAFE.fullmatch(value):
+        raise BadRequest("encryptedDataKey must be printable ASCII (it is sent back in a header)")
+
+
+def parse_ids(raw: str) -> list[int]:
+    """`ids=1,2,3`: ASCII digits only (`isdigit` also accepts `²`), within a Java long; others skipped."""
+    return [int(i) for i in (part.strip() for part in raw.split(",")) if i.isascii() and i.isdigit() and len(i) < 19]
+
+
 def normalise_type(value: str | None) -> str:
     """Absent or unknown types are stored as `text`, as Nacos does."""
     return value if value in CONFIG_TYPES else "text"

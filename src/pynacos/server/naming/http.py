@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +17,7 @@ from pynacos.server.naming import params as p
 from pynacos.server.naming.models import (
     DEFAULT_CLUSTER,
     Instance,
+    MissingParam,
     NamingError,
     NamingNotFound,
     Service,
@@ -100,7 +101,7 @@ def selector_of(raw: str | None) -> dict[str, Any]:
     if raw is None or not raw.strip():
         return {"type": "none"}
     try:
-        selector = json.loads(raw)
+        selector = orjson.loads(raw)
     except ValueError:
         raise NamingError("not match any type of selector!") from None
     if not isinstance(selector, dict) or selector.get("type") not in ("none", "label"):
@@ -114,9 +115,12 @@ def threshold_of(raw: str | None, required: bool = False) -> float:
             raise NamingError("Parameter 'protectThreshold' is missing")
         return 0.0
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise NamingError(f'For input string: "{raw}"') from None
+    if not math.isfinite(value):
+        raise NamingError(f"protectThreshold must be a finite number, not {raw.strip()}")
+    return value
 
 
 def udp_port_of(raw: str | None) -> int:
@@ -295,6 +299,8 @@ class NamingRoutes:
         return {"clientBeatInterval": interval, "code": code, "lightBeatEnabled": True}
 
     def _from_beat(self, beat: Beat) -> Instance:
+        if not beat.ip:
+            raise MissingParam("Param 'ip' is required.")  # a beat re-registers only a whole instance
         info = beat.info or {}
         metadata = info.get("metadata") or {}
         instance = Instance(

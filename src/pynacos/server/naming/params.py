@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import json
 import re
 from typing import Any
+
+import orjson
 
 from pynacos.server.auth.policy import namespaced
 from pynacos.server.http import Params
@@ -171,7 +172,7 @@ def metadata_of(raw: str | None) -> dict[str, str]:
         return {}
     text = raw.strip()
     try:
-        parsed = json.loads(text)
+        parsed = orjson.loads(text)
         if isinstance(parsed, dict):
             return _checked_metadata({str(k): str(v) for k, v in parsed.items()})
     except ValueError:
@@ -238,7 +239,7 @@ def beat_info(raw: str | None) -> dict[str, Any] | None:
     if raw is None or not raw.strip():
         return None
     try:
-        parsed = json.loads(raw)
+        parsed = orjson.loads(raw)
     except ValueError:
         raise NamingError(f"beat is not valid JSON: {raw[:100]}") from None
     if not isinstance(parsed, dict):

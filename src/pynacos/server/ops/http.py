@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -78,7 +79,7 @@ class OpsRoutes:
 
     async def announcement(self, call: Call) -> Response:
         language = call.params.text("language", "zh-CN") or "zh-CN"
-        if ".." in language or "/" in language or "\\" in language:
+        if not _LANGUAGE.fullmatch(language):
             raise BadRequest("Invalid filename")
         return http.rest_result(self._conf_text(f"announcement_{language}.conf"))
 
@@ -91,6 +92,9 @@ class OpsRoutes:
             return path.read_text("utf-8")
         except OSError:
             return None
+
+
+_LANGUAGE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 def server_state(settings: Settings) -> dict[str, str | None]:
