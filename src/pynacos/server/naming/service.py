@@ -254,10 +254,17 @@ class NamingService:
             service = self.services.get(key)
             if service is None:
                 raise ServiceMissing(f"service {key.grouped} not found!")
+            updated = replace(
+                service,
+                protect_threshold=threshold,
+                metadata=metadata,
+                selector=selector,
+                has_metadata=True,
+                last_update=self.clock(),
+            )
+            await self.store.save_service(updated)  # stored first: a storage error leaves memory as it was
             service.protect_threshold, service.metadata, service.selector = threshold, metadata, selector
-            service.has_metadata = True
-            service.last_update = self.clock()
-            await self.store.save_service(service)
+            service.has_metadata, service.last_update = True, updated.last_update
         self._changed(key)
 
     async def delete_service(self, key: ServiceKey) -> None:
