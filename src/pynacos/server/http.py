@@ -46,8 +46,6 @@ _FALSE_WORDS = {"false", "off", "no", "0", "f", "n"}
 
 JAVA_INT_MAX = 2**31 - 1
 JAVA_LONG_MAX = 2**63 - 1
-#: parameters Nacos declares as `Long` (history `nid`, config `id`); every other integer is a Java int
-LONG_PARAMETERS = frozenset({"nid", "id"})
 
 
 class Params(Mapping[str, str]):
@@ -104,20 +102,20 @@ class Params(Mapping[str, str]):
         value = self._values.get(name)
         return value if value is not None and value.strip() else None
 
-    def integer(self, name: str, default: int | None = None) -> int:
+    def integer(self, name: str, default: int | None = None, limit: int = JAVA_INT_MAX) -> int:
+        """A whole number within +-`limit`: Nacos parses Java ints (pass JAVA_LONG_MAX for its `Long` ones)."""
         raw = self._values.get(name, "")
         if not raw.strip():
             if default is None:
                 raise MissingParameter(name, "int")
             return default
         text = raw.strip()
-        if not text.isascii() or len(text) > 20:  # Nacos parses Java ints and longs
+        if not text.isascii() or len(text) > 20:
             raise BadRequest(f"parameter '{name}' must be a whole number, not '{raw}'")
         try:
             value = int(text)
         except ValueError:
             raise BadRequest(f"parameter '{name}' must be a whole number, not '{raw}'") from None
-        limit = JAVA_LONG_MAX if name in LONG_PARAMETERS else JAVA_INT_MAX
         if not -limit <= value <= limit:
             raise BadRequest(f"parameter '{name}' is out of range: {raw}")
         return value

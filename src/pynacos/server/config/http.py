@@ -85,7 +85,7 @@ def long_param(params: Params, name: str) -> int:
     """`nid` and `id` are Long parameters in Nacos; a missing one names that type."""
     if not params.text(name).strip():
         raise MissingParameter(name, "Long")
-    return params.integer(name)
+    return params.integer(name, limit=http.JAVA_LONG_MAX)
 
 
 def history_matches(row: HistoryRow, key: ConfigKey) -> HistoryRow:
