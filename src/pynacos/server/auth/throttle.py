@@ -35,7 +35,7 @@ class LoginThrottle:
         for bucket, key, limit in ((self._users, username, MAX_PER_USER), (self._ips, ip, MAX_PER_IP)):
             failures = _trim(bucket.get(key), now)
             if failures is not None and len(failures) >= limit:
-                wait = max(1, math.ceil(failures[0] + WINDOW - now))
+                wait = max(1, math.ceil(failures[0] + WINDOW - now - SLACK))
                 raise TooManyRequests("Too many login attempts", headers={"Retry-After": str(wait)})
 
     def failed(self, username: str, ip: str) -> None:
@@ -61,9 +61,11 @@ class LoginThrottle:
 
 
 MAX_TRACKED = 10_000
+#: float slack, so that a client waiting exactly Retry-After seconds is let in (t + 300 - 300 may be < t)
+SLACK = 1e-6
 
 
 def _trim(failures: deque[float] | None, now: float) -> deque[float] | None:
-    while failures and failures[0] <= now - WINDOW:
+    while failures and failures[0] + WINDOW <= now + SLACK:
         failures.popleft()
     return failures
