@@ -145,10 +145,13 @@ class Params(Mapping[str, str]):
         """Nacos reads identity parameters (accessToken, username, ...) without regard to case, so
         `accessToken` and `ACCESSTOKEN` are one parameter: two different values are a 400."""
         wanted = name.lower()
-        found = {value for key, value in self._values.items() if key.lower() == wanted}
-        if len(found) > 1:
-            raise BadRequest(f"parameter {name} is given more than once with different values")
-        return found.pop() if found else None
+        found: str | None = None
+        for key, value in self._values.items():
+            if key.lower() == wanted:
+                if found is not None and value != found:
+                    raise BadRequest(f"parameter {name} is given more than once with different values")
+                found = value
+        return found
 
 
 def parse_pairs(raw: bytes) -> list[tuple[str, str]]:

@@ -81,15 +81,21 @@ def _mysql_is(wanted: bool) -> DDLIfCallable:
     return check
 
 
-def capacity_columns() -> list[Column[Any]]:
+def capacity_table(name: str, owner: str) -> Table:
     """group_capacity / tenant_capacity (0 = the server default); Nacos reads them, pynacos only
     creates them so that a Nacos node can use a database pynacos set up."""
     limits = ("quota", "usage", "max_size", "max_aggr_count", "max_aggr_size", "max_history_count")
-    return [
-        *(Column(name, Integer, nullable=False, server_default="0") for name in limits),
+    return Table(
+        name,
+        metadata,
+        Column("id", Serial, primary_key=True, autoincrement=True),
+        Column(owner, String(128), nullable=False, server_default=""),
+        *(Column(limit, Integer, nullable=False, server_default="0") for limit in limits),
         Column("gmt_create", DateTime, nullable=False, server_default=now_default()),
         Column("gmt_modified", DateTime, nullable=False, server_default=now_default()),
-    ]
+        UniqueConstraint(owner, name=f"uk_{owner}"),
+        **NO_REUSE,
+    )
 
 
 config_info = Table(
@@ -154,25 +160,8 @@ config_tags_relation = Table(
     **NO_REUSE,
 )
 
-group_capacity = Table(
-    "group_capacity",
-    metadata,
-    Column("id", Serial, primary_key=True, autoincrement=True),
-    Column("group_id", String(128), nullable=False, server_default=""),
-    *capacity_columns(),
-    UniqueConstraint("group_id", name="uk_group_id"),
-    **NO_REUSE,
-)
-
-tenant_capacity = Table(
-    "tenant_capacity",
-    metadata,
-    Column("id", Serial, primary_key=True, autoincrement=True),
-    Column("tenant_id", String(128), nullable=False, server_default=""),
-    *capacity_columns(),
-    UniqueConstraint("tenant_id", name="uk_tenant_id"),
-    **NO_REUSE,
-)
+group_capacity = capacity_table("group_capacity", "group_id")
+tenant_capacity = capacity_table("tenant_capacity", "tenant_id")
 
 his_config_info = Table(
     "his_config_info",
