@@ -76,10 +76,18 @@ def test_watch_works_with_auth(auth_server: ServerProcess, tmp_path: Path) -> No
     dev = sdk(auth_server, tmp_path, "dev")
     dev.publish_config("w", "DEFAULT_GROUP", "v1")
     changed = threading.Event()
-    dev.add_config_watcher("w", "DEFAULT_GROUP", lambda event: changed.set())
-    time.sleep(2)
-    dev.publish_config("w", "DEFAULT_GROUP", "v2")
-    assert changed.wait(10)
+
+    def on_change(event: dict[str, str]) -> None:
+        changed.set()
+
+    dev.add_config_watcher("w", "DEFAULT_GROUP", on_change)
+    try:
+        time.sleep(2)
+        dev.publish_config("w", "DEFAULT_GROUP", "v2")
+        assert changed.wait(10)
+    finally:
+        # The SDK's poller thread outlives the server otherwise and keeps dialling a closed port.
+        dev.remove_config_watcher("w", "DEFAULT_GROUP", on_change)
 
 
 def test_short_token_ttl_never_shows_the_client_a_403(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -49,13 +49,15 @@ def test_watcher_sees_a_change_within_3_seconds(server: ServerProcess, tmp_path:
         changed.set()
 
     client.add_config_watcher("watched", "DEFAULT_GROUP", on_change)
-    time.sleep(2.5)  # the SDK's poller starts and is held by the server
-    published = time.monotonic()
-    client.publish_config("watched", "DEFAULT_GROUP", "v2")
-    assert changed.wait(10), "no callback"
-    assert time.monotonic() - published < 3.0
-    assert seen[-1] == "v2"
-    client.remove_config_watcher("watched", "DEFAULT_GROUP", on_change)
+    try:
+        time.sleep(2.5)  # the SDK's poller starts and is held by the server
+        published = time.monotonic()
+        client.publish_config("watched", "DEFAULT_GROUP", "v2")
+        assert changed.wait(10), "no callback"
+        assert time.monotonic() - published < 3.0
+        assert seen[-1] == "v2"
+    finally:
+        client.remove_config_watcher("watched", "DEFAULT_GROUP", on_change)
 
 
 def test_namespaces_isolate_configs(server: ServerProcess, tmp_path: Path) -> None:
