@@ -26,6 +26,7 @@ from pynacos.server.events import ConfigChanged, EventBus
 from pynacos.server.metrics import Metrics
 from pynacos.server.namespaces.http import NamespaceRoutes
 from pynacos.server.namespaces.service import NamespaceService
+from pynacos.server.naming.health import ActiveHealthChecks, TargetPolicy
 from pynacos.server.naming.http import NamingRoutes
 from pynacos.server.naming.http_v2 import NamingRoutesV2
 from pynacos.server.naming.service import NamingService
@@ -69,7 +70,7 @@ class NacosApp:
         self.configs = ConfigService(
             ConfigStore(self.engine), self.bus, self.namespaces.exists, self.settings.max_content
         )
-        self.naming = NamingService(NamingStore(self.engine))
+        self.naming = NamingService(NamingStore(self.engine), active_checks=self.settings.naming_active_checks)
         self.push = push = UdpPush.from_settings(self.naming, self.settings)
         await push.open(self.settings.listen_address)
         self.bus.subscribe(ConfigChanged, lambda event: self.hub.notify(event.key))
@@ -118,6 +119,13 @@ class NacosApp:
         self._tasks.append(asyncio.create_task(self.auth.refresh_forever()))
         self._tasks.append(asyncio.create_task(self._check_instances_forever()))
         self._tasks.append(asyncio.create_task(self._clean_services_forever()))
+        if self.settings.naming_active_checks:
+            checks = ActiveHealthChecks(
+                self.naming,
+                TargetPolicy(self.settings.naming_check_targets),
+                lambda kind, outcome: self.metrics.health_checks.labels(kind, outcome).inc(),
+            )
+            self._tasks.append(asyncio.create_task(checks.run_forever()))
         if self.settings.retention_days > 0:
             self._tasks.append(asyncio.create_task(self._purge_history_forever()))
         if self.reload_settings is not None:

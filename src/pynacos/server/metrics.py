@@ -34,6 +34,12 @@ class Metrics:
         self.config_publishes = Counter(
             "pynacos_config_publishes", "Acknowledged config writes (publish and delete).", registry=self.registry
         )
+        self.health_checks = Counter(
+            "pynacos_naming_health_checks",
+            "Active checks of persistent instances by checker type and outcome (ok, fail, fail_now).",
+            ["type", "outcome"],
+            registry=self.registry,
+        )
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Label look-ups are cached: they cost more than the increment on the hot path."""

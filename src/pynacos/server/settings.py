@@ -12,6 +12,7 @@ that names the key, the value (never for secrets) and what was expected.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -58,6 +59,15 @@ def parse_secret(raw: str) -> str:
 
 def parse_list(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def parse_networks(raw: str) -> tuple[str, ...]:
+    """CIDR blocks (`10.0.0.0/8,fd00::/8`), checked here so a typo stops start-up."""
+    blocks = parse_list(raw)
+    try:
+        return tuple(str(ipaddress.ip_network(block, strict=False)) for block in blocks)
+    except ValueError:
+        raise ValueError("comma-separated CIDR blocks such as 10.0.0.0/8,fd00::/8") from None
 
 
 def choice(*allowed: str) -> Callable[[str], str]:
@@ -280,6 +290,22 @@ class Settings:
         "A service without instances, untouched this long (ms), is deleted.",
         env="PYNACOS_NAMING_EMPTY_SERVICE_EXPIRED",
         parse=parse_int,
+    )
+    naming_active_checks: bool = option(
+        False,
+        "pynacos.naming.health.active.enabled",
+        "The server checks persistent instances itself (TCP/HTTP/MYSQL, per cluster) as Nacos does. Off by "
+        "default: the checks connect to addresses that clients register.",
+        env="PYNACOS_NAMING_ACTIVE_CHECKS",
+        parse=parse_bool,
+    )
+    naming_check_targets: tuple[str, ...] = option(
+        ("0.0.0.0/0", "::/0"),
+        "pynacos.naming.health.active.targets",
+        "CIDR blocks active checks may connect to. Loopback, link-local, multicast and 0.0.0.0/8 are never "
+        "checked unless a block inside them is listed (e.g. 127.0.0.1/32).",
+        env="PYNACOS_NAMING_CHECK_TARGETS",
+        parse=parse_networks,
     )
     naming_push_enabled: bool = option(
         True,

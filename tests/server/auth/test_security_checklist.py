@@ -941,9 +941,10 @@ LINK_LOCAL = "169.254.169.254"
 
 
 async def test_item_40_ip_lists_are_400_and_link_local_instances_get_no_connection(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = await started_app(tmp_path, naming_check_interval_ms=20)
+    """With active health checks on (they are off by default) and the default targets."""
+    app = await started_app(tmp_path, naming_check_interval_ms=20, naming_active_checks=True)
     attempts: list[Any] = []
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
@@ -970,7 +971,11 @@ async def test_item_40_ip_lists_are_400_and_link_local_instances_get_no_connecti
                 params={"serviceName": "meta", "ip": LINK_LOCAL, "port": "80", "ephemeral": "false"},
             )
             assert registered.text == "ok"
-            await asyncio.sleep(0.3)  # 15 rounds of the instance checker
+            for _ in range(100):  # the first active check comes within 7 s
+                if f"not checking {LINK_LOCAL}" in caplog.text:
+                    break
+                await asyncio.sleep(0.1)
+            assert f"not checking {LINK_LOCAL}" in caplog.text
             hosts = (await client.get("/v1/ns/instance/list", params={"serviceName": "meta"})).json()["hosts"]
             assert [h["ip"] for h in hosts] == [LINK_LOCAL]
     finally:

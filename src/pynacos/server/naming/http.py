@@ -15,7 +15,6 @@ from pynacos.server.auth.policy import AUTHENTICATED, PUBLIC, Secured
 from pynacos.server.http import Call, Params
 from pynacos.server.naming import params as p
 from pynacos.server.naming.models import (
-    DEFAULT_CLUSTER,
     Instance,
     MissingParam,
     NamingError,
@@ -27,7 +26,7 @@ from pynacos.server.naming.models import (
 from pynacos.server.naming.push import Subscriber
 from pynacos.server.naming.service import Beat, NamingService
 from pynacos.server.naming.udp import UdpPush
-from pynacos.server.naming.views import instance_json, service_info
+from pynacos.server.naming.views import all_checkers, cluster_json, cluster_names, instance_json, service_info
 from pynacos.server.routing import Route, route
 
 NAMING_READ = Secured("r", p.naming_resources)
@@ -83,8 +82,7 @@ def ok() -> Response:
     return http.text("ok")
 
 
-def service_json(service: Service) -> dict[str, Any]:
-    clusters = sorted({i.cluster for i in service.instances.values()} or {DEFAULT_CLUSTER})
+def service_json(naming: NamingService, service: Service) -> dict[str, Any]:
     return {
         "namespaceId": service.key.namespace,
         "groupName": service.key.group,
@@ -92,7 +90,7 @@ def service_json(service: Service) -> dict[str, Any]:
         "protectThreshold": service.protect_threshold,
         "metadata": service.metadata,
         "selector": {**service.selector, "contextType": "NONE"},
-        "clusters": [{"name": c, "healthChecker": {"type": "NONE"}, "metadata": {}} for c in clusters],
+        "clusters": [cluster_json(naming, service, c) for c in cluster_names(service)],
     }
 
 
@@ -175,6 +173,8 @@ class NamingRoutes:
             route(f"{base}/instance/statuses", "GET", self.statuses, Secured("r", p.status_resources)),
             route(f"{base}/health/instance", "PUT", self.set_health, NAMING_WRITE),
             route(f"{base}/health", "PUT", self.set_health, NAMING_WRITE),
+            route(f"{base}/health/checkers", "GET", self.checkers, PUBLIC),
+            route(f"{base}/cluster", "PUT", self.update_cluster, NAMING_WRITE),
             route(f"{base}/service", "POST", self.create_service, NAMING_WRITE),
             route(f"{base}/service", "DELETE", self.delete_service, NAMING_WRITE),
             route(f"{base}/service", "PUT", self.update_service, NAMING_WRITE),
@@ -325,7 +325,19 @@ class NamingRoutes:
             raise NamingError("Param 'healthy' is required.")
         key = p.service_key(params)
         ip, port = p.check_ip(p.required(params, "ip")), p.port_of(params.get("port"))
-        self.service.set_health(key, ip, port, p.to_boolean(healthy_raw, True))
+        cluster = p.cluster_of(params, "clusterName")
+        await self.service.set_health(key, cluster, ip, port, p.to_boolean(healthy_raw, True))
+        return ok()
+
+    async def checkers(self, call: Call) -> Response:
+        return http.json(all_checkers())
+
+    async def update_cluster(self, call: Call) -> Response:
+        params = call.params
+        p.required(params, "clusterName")  # Nacos asks for it before serviceName
+        cluster = p.cluster_of(params, "clusterName")
+        key = p.service_key(params)
+        await self.service.update_cluster(key, cluster, p.cluster_config_of(params))
         return ok()
 
     async def create_service(self, call: Call) -> Response:
@@ -361,7 +373,7 @@ class NamingRoutes:
         service = self.service.services.get(key)
         if service is None:
             raise ServiceMissing(f"service not found, namespace: {key.namespace}, serviceName: {key.grouped}")
-        return http.json(service_json(service))
+        return http.json(service_json(self.service, service))
 
     def page(self, params: Params, default_size: int | None = None) -> tuple[int, int]:
         sizes = []
@@ -418,7 +430,7 @@ class NamingRoutes:
         }
 
     def switches_body(self) -> dict[str, Any]:
-        return {**SWITCHES, "pushEnabled": self.push.active}
+        return {**SWITCHES, "pushEnabled": self.push.active, "healthCheckEnabled": self.service.active_checks}
 
     async def switches(self, call: Call) -> Response:
         return http.json(self.switches_body())
@@ -467,6 +479,6 @@ class NamingRoutes:
         service = self.service.services.get(key)
         if service is None:
             raise NamingNotFound(f"service {key.grouped} is not found!")
-        body = service_json(service)
+        body = service_json(self.service, service)
         detail = {k: body[k] for k in ("name", "groupName", "protectThreshold", "selector", "metadata")}
         return http.json({"service": detail, "clusters": body["clusters"]})

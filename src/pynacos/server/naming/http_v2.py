@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import Response
 
 from pynacos.server import http
@@ -10,6 +12,7 @@ from pynacos.server.http import Call
 from pynacos.server.naming import params as p
 from pynacos.server.naming.http import NAMING_READ, NAMING_WRITE, NamingRoutes, selector_of, threshold_of
 from pynacos.server.naming.models import Service, ServiceMissing
+from pynacos.server.naming.views import cluster_json, cluster_names
 from pynacos.server.routing import Route, route
 
 V2_CLUSTER = ("clusterName",)
@@ -106,22 +109,28 @@ class NamingRoutesV2:
         service = self.service.services.get(key)
         if service is None:
             raise ServiceMissing(f"service not found, namespace: {key.namespace}, serviceName: {key.grouped}")
-        clusters = sorted({i.cluster for i in service.instances.values()} or {"DEFAULT"})
         return http.result(
             {
                 "namespace": key.namespace,
                 "serviceName": key.name,
                 "groupName": key.group,
-                "clusterMap": {
-                    c: {"clusterName": c, "healthChecker": {"type": "NONE"}, "metadata": {}, "hosts": None}
-                    for c in clusters
-                },
+                "clusterMap": {c: self._cluster_info(service, c) for c in cluster_names(service)},
                 "metadata": service.metadata,
                 "protectThreshold": service.protect_threshold,
                 "selector": {**service.selector, "contextType": "NONE"},
                 "ephemeral": service.ephemeral,
             }
         )
+
+    def _cluster_info(self, service: Service, name: str) -> dict[str, Any]:
+        """ClusterInfo: the v1 cluster JSON under `clusterName`, with `hosts` left null."""
+        shown = cluster_json(self.service, service, name)
+        return {
+            "clusterName": name,
+            "healthChecker": shown["healthChecker"],
+            "metadata": shown["metadata"],
+            "hosts": None,
+        }
 
     async def list_services(self, call: Call) -> Response:
         count, names = self.v1.service_page(call.params, default_size=20, cap=500)

@@ -132,6 +132,43 @@ class Instance:
         return preserved_ms(self.metadata, HEART_BEAT_INTERVAL, BEAT_INTERVAL)
 
 
+HEALTH_CHECK_TYPES = ("TCP", "HTTP", "MYSQL", "NONE")
+
+
+@dataclass(frozen=True)
+class HealthChecker:
+    """A cluster's check of its persistent instances (Nacos's AbstractHealthChecker subtypes).
+
+    A MYSQL checker keeps `user` and `cmd` for display only: pynacos checks that a MySQL server
+    greets, without logging in, so it never stores the `pwd` a client sends.
+    """
+
+    type: str = "TCP"
+    path: str = ""
+    headers: str = ""
+    expected_code: int = 200
+    user: str | None = None
+    cmd: str | None = None
+
+    def header_map(self) -> dict[str, str]:
+        """`headers` is `name:value|name:value`; malformed pairs are skipped, as in Nacos."""
+        pairs = (item.split(":") for item in self.headers.split("|"))
+        return {pair[0].strip(): pair[1].strip() for pair in pairs if len(pair) == 2}
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """What `PUT /v1/ns/cluster` sets; a cluster nobody configured uses these defaults."""
+
+    checker: HealthChecker = field(default_factory=HealthChecker)
+    check_port: int = 80
+    use_instance_port: bool = True
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    def port_for(self, instance: Instance) -> int:
+        return instance.port if self.use_instance_port else self.check_port
+
+
 @dataclass
 class Override:
     """What `PUT /instance` sets on top of the registered instance (keyed by ip:port:cluster)."""
@@ -152,4 +189,5 @@ class Service:
     selector: dict[str, Any] = field(default_factory=lambda: {"type": "none"})
     instances: dict[tuple[str, int, bool], Instance] = field(default_factory=dict)
     overrides: dict[str, Override] = field(default_factory=dict)
+    clusters: dict[str, ClusterConfig] = field(default_factory=dict)
     last_update: float = 0.0

@@ -20,10 +20,13 @@ from pynacos.server.http import Params
 from pynacos.server.naming.models import (
     DEFAULT_CLUSTER,
     DEFAULT_GROUP,
+    HEALTH_CHECK_TYPES,
     HEART_BEAT_INTERVAL,
     HEART_BEAT_TIMEOUT,
     IP_DELETE_TIMEOUT,
     PUBLIC,
+    ClusterConfig,
+    HealthChecker,
     Instance,
     InstanceError,
     MetadataError,
@@ -190,6 +193,57 @@ def _checked_metadata(metadata: dict[str, str]) -> dict[str, str]:
     if sum(len(k) + len(v) for k, v in metadata.items()) > MAX_METADATA:
         raise NamingParamCheck(f"Param 'Metadata' is illegal, the param length should not exceed {MAX_METADATA}.")
     return metadata
+
+
+def cluster_config_of(params: Params) -> ClusterConfig:
+    """`PUT /cluster`: checkPort, useInstancePort4Check and healthChecker are required, metadata is not."""
+    check_port = port_of(required(params, "checkPort"), "checkPort")
+    use_instance_port = to_boolean(required(params, "useInstancePort4Check"), True)
+    checker = health_checker_of(required(params, "healthChecker"))
+    return ClusterConfig(checker, check_port, use_instance_port, metadata_of(params.get("metadata")))
+
+
+def health_checker_of(raw: str) -> HealthChecker:
+    """Nacos's checker JSON; unknown fields are ignored, an unknown or missing `type` is refused.
+
+    (Nacos turns those into NONE, which silently switches checking off.) An HTTP `path` must be
+    absolute on the instance: Java resolves `http://other/` against the instance URL, so it would
+    send the check to another host.
+    """
+    try:
+        fields = orjson.loads(raw)
+    except ValueError:
+        fields = None
+    if not isinstance(fields, dict):
+        raise NamingError(f"healthChecker is not a JSON object: {raw}")
+    kind = fields.get("type")
+    if kind not in HEALTH_CHECK_TYPES:
+        raise NamingError(f"healthChecker type must be one of {', '.join(HEALTH_CHECK_TYPES)}")
+    if kind == "HTTP":
+        return _http_checker(fields)
+    if kind == "MYSQL":
+        return HealthChecker(kind, user=_text_field(fields, "user"), cmd=_text_field(fields, "cmd"))
+    return HealthChecker(kind)
+
+
+def _http_checker(fields: dict[str, Any]) -> HealthChecker:
+    path = _text_field(fields, "path") or ""
+    if path and (not path.startswith("/") or path.startswith("//") or any(c in path for c in "\r\n\t #")):
+        raise NamingError(f"healthChecker path must start with a single '/' and hold no spaces: {path}")
+    headers = _text_field(fields, "headers") or ""
+    if any(c in headers for c in "\r\n\0"):
+        raise NamingError("healthChecker headers must not hold line breaks")
+    code = fields.get("expectedResponseCode", 200)
+    if isinstance(code, bool) or not isinstance(code, int) or not 100 <= code <= 599:
+        raise NamingError(f"healthChecker expectedResponseCode must be an HTTP status code: {code}")
+    return HealthChecker("HTTP", path=path, headers=headers, expected_code=code)
+
+
+def _text_field(fields: dict[str, Any], name: str) -> str | None:
+    value = fields.get(name)
+    if value is not None and not isinstance(value, str):
+        raise NamingError(f"healthChecker {name} must be a string")
+    return value
 
 
 def instance_of(

@@ -21,9 +21,12 @@ from typing import Any
 from pynacos.server.naming.models import (
     DEFAULT_CLUSTER,
     ID_GENERATOR,
+    ClusterConfig,
+    HealthChecker,
     Instance,
     InstanceError,
     NamingConflict,
+    NamingError,
     NamingNotFound,
     Override,
     Service,
@@ -54,9 +57,14 @@ class Beat:
 
 
 class NamingService:
-    def __init__(self, store: NamingStore, clock: Callable[[], float] = monotonic_ms) -> None:
+    def __init__(
+        self, store: NamingStore, clock: Callable[[], float] = monotonic_ms, active_checks: bool = False
+    ) -> None:
         self.store = store
         self.clock = clock
+        #: whether the server checks persistent instances itself (naming/health.py); it decides the
+        #: checker of a cluster nobody configured: TCP, as in Nacos, when on, else NONE
+        self.active_checks = active_checks
         self.services: dict[ServiceKey, Service] = {}
         self.on_change: list[ChangeCallback] = []
         self._lock = asyncio.Lock()
@@ -191,13 +199,49 @@ class NamingService:
             self._changed(key)
         return 10200
 
-    def set_health(self, key: ServiceKey, ip: str, port: int, healthy: bool) -> None:
-        """`PUT /health/instance`: persistent instances only; an unknown one is ignored (Nacos: `ok`)."""
+    async def set_health(self, key: ServiceKey, cluster: str, ip: str, port: int, healthy: bool) -> None:
+        """`PUT /health/instance`: only where nothing checks the cluster (its checker is NONE).
+
+        An unknown instance, or an ephemeral one, is ignored (Nacos answers `ok`).
+        """
         service = self.services.get(key)
-        instance = service.instances.get((ip, port, False)) if service else None
-        if instance is not None and instance.healthy != healthy:
+        if service is None or self.cluster_config(service, cluster).checker.type != "NONE":
+            raise NamingError(f"health check is still working, service: {key.grouped}, cluster: {cluster}")
+        await self.record_health(key, ip, port, healthy)
+
+    async def record_health(self, key: ServiceKey, ip: str, port: int, healthy: bool) -> None:
+        """A persistent instance's health, stored before it is shown (it survives a restart)."""
+        async with self._lock:
+            service = self.services.get(key)
+            instance = service.instances.get((ip, port, False)) if service else None
+            if instance is None or instance.healthy == healthy:
+                return
+            await self.store.save_health(key, ip, port, healthy)
             instance.healthy = healthy
-            self._changed(key)
+        self._changed(key)
+
+    def cluster_config(self, service: Service, cluster: str) -> ClusterConfig:
+        configured = service.clusters.get(cluster)
+        if configured is not None:
+            return configured
+        return ClusterConfig() if self.active_checks else ClusterConfig(HealthChecker("NONE"))
+
+    async def update_cluster(self, key: ServiceKey, cluster: str, config: ClusterConfig) -> None:
+        """`PUT /cluster`: the service must exist (Nacos: 400 `service not found:<name>`)."""
+        async with self._lock:
+            service = self.services.get(key)
+            if service is None:
+                raise NamingError(f"service not found:{key.grouped}")
+            await self.store.save_cluster(service, cluster, config)
+            service.clusters[cluster] = config
+            service.last_update = self.clock()
+
+    def persistent_instances(self) -> Iterable[tuple[Service, Instance]]:
+        """Every persistent instance with its service, for the active checks."""
+        for service in list(self.services.values()):
+            for instance in list(service.instances.values()):
+                if not instance.ephemeral:
+                    yield service, instance
 
     def beat_interval(self, key: ServiceKey, ip: str, port: int) -> int:
         service = self.services.get(key)

@@ -11,7 +11,14 @@ from typing import Any
 
 import orjson
 
-from pynacos.server.naming.models import Instance, ServiceKey
+from pynacos.server.naming.models import (
+    DEFAULT_CLUSTER,
+    HEALTH_CHECK_TYPES,
+    HealthChecker,
+    Instance,
+    Service,
+    ServiceKey,
+)
 from pynacos.server.naming.service import CACHE_MILLIS, NamingService, instance_id_generator
 
 
@@ -34,6 +41,36 @@ def instance_json(key: ServiceKey, instance: Instance) -> dict[str, Any]:
         "instanceIdGenerator": instance_id_generator(instance.metadata),
     }
     return {k: v for k, v in shown.items() if v is not None}
+
+
+def checker_json(checker: HealthChecker) -> dict[str, Any]:
+    """Jackson's rendering: `type` first, null fields left out."""
+    if checker.type == "HTTP":
+        return {
+            "type": "HTTP",
+            "path": checker.path,
+            "headers": checker.headers,
+            "expectedResponseCode": checker.expected_code,
+        }
+    if checker.type == "MYSQL":
+        shown = {"type": "MYSQL", "user": checker.user, "cmd": checker.cmd}
+        return {k: v for k, v in shown.items() if v is not None}
+    return {"type": checker.type}
+
+
+def all_checkers() -> dict[str, dict[str, Any]]:
+    """`GET /health/checkers`: each type with its default fields."""
+    return {kind: checker_json(HealthChecker(kind)) for kind in HEALTH_CHECK_TYPES}
+
+
+def cluster_names(service: Service) -> list[str]:
+    """The clusters instances are in (DEFAULT when there are none), as Nacos lists them."""
+    return sorted({i.cluster for i in service.instances.values()} or {DEFAULT_CLUSTER})
+
+
+def cluster_json(naming: NamingService, service: Service, name: str) -> dict[str, Any]:
+    config = naming.cluster_config(service, name)
+    return {"name": name, "healthChecker": checker_json(config.checker), "metadata": config.metadata}
 
 
 def cluster_list(clusters_text: str) -> list[str]:

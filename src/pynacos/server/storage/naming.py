@@ -9,11 +9,11 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from pynacos.server.naming.models import Instance, Service, ServiceKey
-from pynacos.server.storage.tables import naming_services, persistent_instances
+from pynacos.server.naming.models import ClusterConfig, HealthChecker, Instance, Service, ServiceKey
+from pynacos.server.storage.tables import naming_clusters, naming_services, persistent_instances
 
 
 class NamingStore:
@@ -28,6 +28,9 @@ class NamingStore:
                 service = services.setdefault(_key(row), Service(_key(row), ephemeral=False))
                 instance = _instance(row)
                 service.instances[instance.address] = instance
+            for row in (await conn.execute(select(naming_clusters))).all():
+                if _key(row) in services:
+                    services[_key(row)].clusters[row.cluster_name] = _cluster(row.config)
         return list(services.values())
 
     async def save_service(self, service: Service) -> None:
@@ -38,6 +41,27 @@ class NamingStore:
         async with self.engine.begin() as conn:
             await conn.execute(delete(naming_services).where(naming_services.c.service_hash == _hash(*key)))
             await conn.execute(delete(persistent_instances).where(persistent_instances.c.service_hash == _hash(*key)))
+            await conn.execute(delete(naming_clusters).where(naming_clusters.c.service_hash == _hash(*key)))
+
+    async def save_cluster(self, service: Service, name: str, config: ClusterConfig) -> None:
+        """The cluster's check configuration, with its service (so both come back after a restart)."""
+        cluster_hash = _hash(*service.key, name)
+        async with self.engine.begin() as conn:
+            await _write_service(conn, service)
+            await conn.execute(delete(naming_clusters).where(naming_clusters.c.cluster_hash == cluster_hash))
+            await conn.execute(
+                insert(naming_clusters).values(
+                    cluster_hash=cluster_hash,
+                    **_key_values(service.key),
+                    cluster_name=name,
+                    config=_cluster_json(config),
+                )
+            )
+
+    async def save_health(self, key: ServiceKey, ip: str, port: int, healthy: bool) -> None:
+        async with self.engine.begin() as conn:
+            where = persistent_instances.c.instance_hash == _hash(*key, ip, str(port))
+            await conn.execute(update(persistent_instances).where(where).values(healthy=healthy))
 
     async def save_instance(self, key: ServiceKey, instance: Instance, service: Service) -> None:
         """The instance and its (persistent) service, in one transaction."""
@@ -106,6 +130,43 @@ def _service(row: Any) -> Service:
         protect_threshold=row.protect_threshold,
         metadata=json.loads(row.metadata),
         selector=json.loads(row.selector),
+    )
+
+
+def _cluster_json(config: ClusterConfig) -> str:
+    checker = config.checker
+    return json.dumps(
+        {
+            "checker": {
+                "type": checker.type,
+                "path": checker.path,
+                "headers": checker.headers,
+                "expectedCode": checker.expected_code,
+                "user": checker.user,
+                "cmd": checker.cmd,
+            },
+            "checkPort": config.check_port,
+            "useInstancePort": config.use_instance_port,
+            "metadata": config.metadata,
+        }
+    )
+
+
+def _cluster(text: str) -> ClusterConfig:
+    stored = json.loads(text)
+    checker = stored["checker"]
+    return ClusterConfig(
+        HealthChecker(
+            checker["type"],
+            checker["path"],
+            checker["headers"],
+            checker["expectedCode"],
+            checker["user"],
+            checker["cmd"],
+        ),
+        stored["checkPort"],
+        stored["useInstancePort"],
+        stored["metadata"],
     )
 
 

@@ -279,3 +279,16 @@ persistent_instances = Table(
     Column("metadata", Text, nullable=False),
     Column("instance_id", String(1024)),
 )
+
+# Per-cluster health-check configuration (`PUT /v1/ns/cluster`), one JSON document a cluster.
+naming_clusters = Table(
+    "pynacos_naming_cluster",
+    metadata,
+    Column("cluster_hash", String(64), primary_key=True),
+    Column("service_hash", String(64), nullable=False, index=True),
+    Column("namespace_id", String(128), nullable=False),
+    Column("group_name", String(128), nullable=False),
+    Column("service_name", String(512), nullable=False),
+    Column("cluster_name", String(128), nullable=False),
+    Column("config", Text, nullable=False),
+)
