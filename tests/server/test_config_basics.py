@@ -146,7 +146,7 @@ async def test_true_false_flags_accept_any_case(client: httpx.AsyncClient) -> No
 
 
 async def test_beta_stop_never_deletes_the_formal_config(client: httpx.AsyncClient) -> None:
-    """Beta (gray) versions are never stored: stop and query answer as Nacos does when there is none."""
+    """Without a beta version, stop and query answer as Nacos does when there is none."""
     await publish(client, content="formal")
     key = {"dataId": "a.yaml", "group": "DEFAULT_GROUP", "beta": "true"}
     stopped = await client.delete(CFG, params=key)

@@ -36,6 +36,7 @@ from pynacos.server.routing import Router
 from pynacos.server.settings import PROPERTIES_FILE, Settings, SettingsError
 from pynacos.server.storage.configs import ConfigStore
 from pynacos.server.storage.engine import open_engine
+from pynacos.server.storage.gray_configs import GrayStore
 from pynacos.server.storage.namespaces import NamespaceStore
 from pynacos.server.storage.naming import NamingStore
 
@@ -68,7 +69,12 @@ class NacosApp:
         self.auth = AuthSystem(self.settings, self.engine)
         self.namespaces = NamespaceService(NamespaceStore(self.engine))
         self.configs = ConfigService(
-            ConfigStore(self.engine), self.bus, self.namespaces.exists, self.settings.max_content
+            ConfigStore(self.engine),
+            self.bus,
+            self.namespaces.exists,
+            self.settings.max_content,
+            GrayStore(self.engine),
+            self.settings.max_gray_versions,
         )
         self.naming = NamingService(NamingStore(self.engine), active_checks=self.settings.naming_active_checks)
         self.push = push = UdpPush.from_settings(self.naming, self.settings)

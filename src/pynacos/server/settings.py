@@ -239,6 +239,13 @@ class Settings:
     max_content: int = option(
         10485760, "maxContent", "Largest config content, in UTF-8 bytes.", env="PYNACOS_MAX_CONTENT", parse=parse_int
     )
+    max_gray_versions: int = option(
+        10,
+        "nacos.config.gray.version.max.count",
+        "Most gray versions (beta, tags) one config may have.",
+        env="PYNACOS_CONFIG_GRAY_MAX_VERSIONS",
+        parse=parse_int,
+    )
     retention_days: int = option(
         30,
         "nacos.config.retention.days",

@@ -167,6 +167,26 @@ class NacosWriter:
             row.update(publish_type="formal", gray_name="", ext_info='{"src_user":"nacos","type":"yaml"}')
         return _insert("his_config_info", row)
 
+    def gray(self, gray_id: int, data_id: str, gray_name: str, rule: str, content: str) -> Executable:
+        """A `config_info_gray` row of the public namespace (2.5+), with the rule JSON as Gson writes it."""
+        row = {
+            "id": gray_id,
+            "data_id": data_id,
+            "group_id": "DEFAULT_GROUP",
+            "tenant_id": self.public,
+            "content": content,
+            "md5": hashlib.md5(content.encode()).hexdigest(),
+            "src_user": "nacos",
+            "src_ip": "10.0.0.5",
+            "gmt_create": self.clock,
+            "gmt_modified": self.clock,
+            "app_name": "",
+            "gray_name": gray_name,
+            "gray_rule": rule,
+            "encrypted_data_key": "",
+        }
+        return _insert("config_info_gray", row)
+
 
 def _insert(table: str, row: dict[str, Any]) -> Executable:
     names = ", ".join(row)

@@ -169,6 +169,35 @@ async def check_public_twins_and_writes(client: httpx.AsyncClient) -> None:
     assert (await client.delete("/v1/cs/configs", params=DB_PROPS)).text == "true"
 
 
+async def test_gray_versions_nacos_wrote_are_served(backend: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    """Beta and tag rows of a 3.x database (public tenant 'public'); a rule type pynacos does not know is skipped."""
+    nacos = NacosWriter("3.0")
+    grays = [
+        nacos.gray(
+            1, "app.yaml", "beta", '{"type":"beta","version":"1.0.0","expr":"10.0.0.7","priority":2147483647}', "b"
+        ),
+        nacos.gray(
+            2, "app.yaml", "tag_blue", '{"type":"tag","version":"1.0.0","expr":"blue","priority":2147483646}', "t"
+        ),
+        nacos.gray(3, "app.yaml", "canary", '{"type":"label","version":"2.0.0","expr":"x","priority":1}', "c"),
+    ]
+    await build_nacos(backend, "3.0", grays)
+    app = await start(backend)
+    try:
+        async with asgi_client(app, "10.0.0.7") as beta, asgi_client(app) as other:
+            assert (await beta.get("/v1/cs/configs", params=APP)).text == "b"
+            assert (await other.get("/v1/cs/configs", params=APP)).text == APP_V1
+            assert (await other.get("/v1/cs/configs", params={**APP, "tag": "blue"})).text == "t"
+            stopped = await other.delete("/v1/cs/configs", params={**APP, "beta": "true"})
+            assert stopped.json()["data"] is True
+            assert (await beta.get("/v1/cs/configs", params=APP)).text == APP_V1
+    finally:
+        await app.stop()
+    assert "has a rule this server does not know" in caplog.text
+    rows = await raw_rows(backend, "SELECT gray_name FROM config_info_gray ORDER BY id")
+    assert rows == [("tag_blue",), ("canary",)]
+
+
 async def test_tables_pynacos_cannot_read_stop_start_up_with_a_sentence(tmp_path: Path) -> None:
     settings = Settings(home=str(tmp_path))
     engine = raw_engine(settings)

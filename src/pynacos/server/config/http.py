@@ -13,7 +13,8 @@ from starlette.responses import Response
 
 from pynacos.server import http
 from pynacos.server.auth.policy import CONFIG_READ, CONFIG_WRITE, Secured, namespaced
-from pynacos.server.config import shapes, validation
+from pynacos.server.config import gray, shapes, validation
+from pynacos.server.config.gray import GrayConfig, GrayRule
 from pynacos.server.config.longpoll import LongPollHub
 from pynacos.server.config.models import Config, ConfigKey, HistoryRow, Publish
 from pynacos.server.config.service import ConfigService, Search
@@ -49,11 +50,52 @@ def config_headers(config: Config) -> dict[str, str]:
     return headers
 
 
+def gray_rule_of(call: Call) -> GrayRule | None:
+    """Header `betaIps` makes a beta version, else param `tag` a tag version (the tag is checked either way)."""
+    tag = call.params.optional("tag") or ""
+    tag_rule = gray.tag_rule(tag) if tag.strip() else None
+    beta_ips = call.headers.get("betaIps", "")
+    return gray.beta_rule(beta_ips) if beta_ips.strip() else tag_rule
+
+
+async def publish(service: ConfigService, call: Call, key: ConfigKey, content: str, v2: bool = False) -> None:
+    """A formal publish, or a gray one when the request names a beta list or a tag."""
+    rule = gray_rule_of(call)
+    request = publish_request(call, key, content, v2)
+    if rule is None:
+        await service.publish(request)
+    else:
+        await service.publish_gray(request, rule)
+
+
+def served_tag(call: Call) -> str | None:
+    """The tag a read asks for: param `tag`, else header `Vipserver-Tag`."""
+    tag = call.params.optional("tag")
+    if tag is not None and tag.strip():
+        return tag
+    return call.headers.get("Vipserver-Tag", "").strip() or None
+
+
+def gray_headers(version: GrayConfig, formal: Config | None) -> dict[str, str]:
+    """What a read served from a gray version carries: its md5 and time, and `isBeta` or `tag`."""
+    headers = {
+        **http.NO_CACHE,
+        "Config-Type": (formal.type if formal else "") or "text",
+        "Content-MD5": version.md5,
+        "Last-Modified": shapes.http_date(version.modified),
+    }
+    if version.encrypted_data_key:
+        headers["Encrypted-Data-Key"] = version.encrypted_data_key
+    if version.rule.type == gray.BETA:
+        headers["isBeta"] = "true"
+    else:
+        headers["tag"] = java_url_encode(version.rule.expr)
+    return headers
+
+
 def publish_request(call: Call, key: ConfigKey, content: str, v2: bool = False) -> Publish:
     """A publish from v1 (`src_user`, `config_tags`) or v2 (`srcUser`, `configTags`) parameter names."""
     p = call.params
-    if p.optional("tag") or call.headers.get("betaIps", "").strip():
-        raise BadRequest("gray (beta/tag) configs are not supported by this server yet")
     src_user = p.optional("srcUser" if v2 else "src_user")
     if src_user is None:
         src_user = call.principal.username if call.principal else p.optional("username")
@@ -126,8 +168,8 @@ class ConfigRoutes:
         if p.get("export") == "true" or p.get("exportV2") == "true":
             return self.transfer.export_response(p, v2=p.get("exportV2") == "true")
         if p.flag("beta"):
-            key_from(p)  # validated like any read; beta (gray) versions are never stored, so there is none
-            return http.rest_result(None, message="query beta ok")
+            version = self.service.gray_named(key_from(p), gray.BETA)
+            return http.rest_result(shapes.beta(version) if version else None, message="query beta ok")
         return self.get(call)
 
     def get(self, call: Call) -> Response:
@@ -136,9 +178,13 @@ class ConfigRoutes:
         data_id, group = params.required("dataId"), params.required("group")
         tenant = params.namespace()
         validation.check_readable_key(tenant, group, data_id)
-        config = self.service.get(ConfigKey(normalise(tenant), group, data_id))
-        if config is None or params.optional("tag"):
-            self._encoded.pop(ConfigKey(normalise(tenant), group, data_id), None)
+        key = ConfigKey(normalise(tenant), group, data_id)
+        config = self.service.get(key)
+        version = self.service.gray_for(key, call.client_ip, served_tag(call)) if self.service.has_gray(key) else None
+        if version is not None:
+            return http.text(version.content, headers=gray_headers(version, config), media_type=http.TEXT_UTF8)
+        if config is None or params.optional("tag"):  # an unmatched tag param never falls back to the formal one
+            self._encoded.pop(key, None)
             return http.text(NOT_FOUND_BODY, 404, media_type=http.JSON_UTF8)
         cached = self._encoded.get(config.key)
         if cached is None or cached[0] is not config:
@@ -178,13 +224,13 @@ class ConfigRoutes:
             return await self.transfer.import_response(call)
         p = call.params
         key = key_from(p)
-        await self.service.publish(publish_request(call, key, p.required("content")))
+        await publish(self.service, call, key, p.required("content"))
         return http.boolean(True)
 
     async def delete_variants(self, call: Call) -> Response:
         p = call.params
         if p.flag("beta"):  # "stop beta" must never fall through to deleting the formal config
-            key_from(p)
+            await self.service.remove_gray(key_from(p), gray.BETA, self._user(call), call.client_ip)
             return http.rest_result(True, message="stop beta ok")
         if p.get("delType") == "ids":
             ids = validation.parse_ids(p.required("ids"))
@@ -194,8 +240,7 @@ class ConfigRoutes:
         key = key_from(p)
         validation.validate_tenant(key.tenant)
         validation.validate_key(key.data_id, key.group)
-        if not p.optional("tag"):  # a tag version: there are none to delete, the formal config stays
-            await self.service.remove(key, self._user(call), call.client_ip)
+        await remove(self.service, call, key, self._user(call))
         return http.boolean(True)
 
     def _user(self, call: Call) -> str | None:
@@ -207,7 +252,10 @@ class ConfigRoutes:
         timeout_header = call.headers.get("Long-Pulling-Timeout")
         hold_for = hold_seconds(timeout_header) if timeout_header is not None else 0.0  # a bad header is a 400
         with self.hub.hold(md5s, call.client_ip) as waiter:
-            changed = [as_sent.get(key, key) for key, md5 in md5s.items() if self.service.md5(key) != md5]
+            tag = call.headers.get("Vipserver-Tag", "").strip() or None
+            changed = [
+                as_sent.get(key, key) for key, md5 in md5s.items() if self.service.md5(key, call.client_ip, tag) != md5
+            ]
             if timeout_header is None:
                 return short_poll_response(changed, call.headers.get("Client-Version", ""))
             if changed:
@@ -270,6 +318,16 @@ class ConfigRoutes:
 
     async def history_configs(self, call: Call) -> Response:
         return http.json(namespace_configs(self.service, call.params, "tenant"))
+
+
+async def remove(service: ConfigService, call: Call, key: ConfigKey, user: str | None) -> None:
+    """A delete with `tag=t` stops the tag version `t` only (Nacos 2.5.1 looks for a gray named `t`,
+    which never exists); without a tag it deletes the formal config and leaves gray versions, as Nacos."""
+    tag = call.params.optional("tag") or ""
+    if tag.strip():
+        await service.remove_gray(key, gray.tag_rule(tag).name, user, call.client_ip)
+    else:
+        await service.remove(key, user, call.client_ip)
 
 
 def namespace_configs(service: ConfigService, params: Params, required_name: str) -> list[dict[str, Any]]:

@@ -12,11 +12,14 @@ from pynacos.server.auth.policy import CONFIG_READ, CONFIG_WRITE
 from pynacos.server.config import shapes, validation
 from pynacos.server.config.http import (
     config_headers,
+    gray_headers,
     history_matches,
     key_from,
     long_param,
     namespace_configs,
-    publish_request,
+    publish,
+    remove,
+    served_tag,
 )
 from pynacos.server.config.models import ConfigKey, HistoryRow
 from pynacos.server.config.service import ConfigService
@@ -60,6 +63,10 @@ class ConfigRoutesV2:
     async def get(self, call: Call) -> Response:
         key = key_v2(call)
         config = self.service.get(key)
+        version = self.service.gray_for(key, call.client_ip, served_tag(call))
+        if version is not None:
+            body = orjson.dumps({"code": 0, "message": "success", "data": version.content})
+            return Response(body, headers=gray_headers(version, config), media_type=http.JSON_UTF8)
         if config is None or call.params.optional("tag"):
             return Response(_NOT_FOUND, 404, media_type=http.JSON_UTF8)
         body = orjson.dumps({"code": 0, "message": "success", "data": config.content})
@@ -71,14 +78,12 @@ class ConfigRoutesV2:
             if not p.text(name).strip():
                 raise MissingV2(f"Required parameter '{name}' type String is not present")
         key = key_from(p)
-        await self.service.publish(publish_request(call, key, p.text("content"), v2=True))
+        await publish(self.service, call, key, p.text("content"), v2=True)
         return http.result(True)
 
     async def delete(self, call: Call) -> Response:
         key = key_v2(call)
-        if not call.params.optional("tag"):
-            user = call.principal.username if call.principal else None
-            await self.service.remove(key, user, call.client_ip)
+        await remove(self.service, call, key, call.principal.username if call.principal else None)
         return http.result(True)
 
     async def history_list(self, call: Call) -> Response:

@@ -12,11 +12,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from pynacos.server.config import validation
+from pynacos.server.config import gray, validation
+from pynacos.server.config.gray import GrayConfig, GrayRule
 from pynacos.server.config.models import Config, ConfigKey, HistoryRow, Publish, md5_of
 from pynacos.server.errors import BadRequest, CasConflict
 from pynacos.server.events import ConfigChanged, EventBus
 from pynacos.server.storage.configs import ConfigStore
+from pynacos.server.storage.gray_configs import GrayStore
 from pynacos.server.wildcards import wildcard
 
 
@@ -41,23 +43,53 @@ def now() -> datetime:
 
 class ConfigService:
     def __init__(
-        self, store: ConfigStore, bus: EventBus, namespace_exists: Callable[[str], bool], max_content: int
+        self,
+        store: ConfigStore,
+        bus: EventBus,
+        namespace_exists: Callable[[str], bool],
+        max_content: int,
+        gray_store: GrayStore | None = None,
+        max_gray_versions: int = gray.DEFAULT_MAX_VERSIONS,
     ) -> None:
         self.store = store
+        self.gray_store = gray_store or GrayStore(store.engine)
         self.bus = bus
         self.namespace_exists = namespace_exists
         self.max_content = max_content
+        self.max_gray_versions = max_gray_versions
         self._configs: dict[ConfigKey, Config] = {}
+        #: gray versions by key, highest priority first; keys without any are absent
+        self._grays: dict[ConfigKey, tuple[GrayConfig, ...]] = {}
         self._write_lock = asyncio.Lock()
 
     async def load(self) -> None:
         self._configs = {c.key: c for c in await self.store.load_all()}
+        by_key: dict[ConfigKey, list[GrayConfig]] = {}
+        for version in await self.gray_store.load_all():
+            by_key.setdefault(version.key, []).append(version)
+        self._grays = {key: gray.ranked(versions) for key, versions in by_key.items()}
 
     def get(self, key: ConfigKey) -> Config | None:
         return self._configs.get(key)
 
-    def md5(self, key: ConfigKey) -> str:
-        """The md5 listeners compare against; "" when the config does not exist."""
+    def has_gray(self, key: ConfigKey) -> bool:
+        """Cheap test for the read path: most configs have no gray version."""
+        return key in self._grays
+
+    def gray_for(self, key: ConfigKey, client_ip: str, tag: str | None) -> GrayConfig | None:
+        """The gray version this client gets (beta by its IP, else the tag it asked for), if any."""
+        versions = self._grays.get(key)
+        return gray.matching(versions, client_ip, tag) if versions else None
+
+    def gray_named(self, key: ConfigKey, name: str) -> GrayConfig | None:
+        return next((v for v in self._grays.get(key, ()) if v.name == name), None)
+
+    def md5(self, key: ConfigKey, client_ip: str = "", tag: str | None = None) -> str:
+        """The md5 a listener compares against: of the gray version the client gets, else of the
+        formal config; "" when there is neither."""
+        matched = self.gray_for(key, client_ip, tag)
+        if matched is not None:
+            return matched.md5
         config = self._configs.get(key)
         return config.md5 if config else ""
 
@@ -106,6 +138,40 @@ class ConfigService:
         if old is None or old.md5 != config.md5:
             self.bus.publish(ConfigChanged(config.key))
         return config
+
+    async def publish_gray(self, request: Publish, rule: GrayRule) -> GrayConfig:
+        """Store a beta or tag version next to the formal config (which need not exist)."""
+        self.validate(request)
+        async with self._write_lock:
+            versions = self._grays.get(request.key, ())
+            gray.check_capacity(versions, rule.name, self.max_gray_versions)
+            old = next((v for v in versions if v.name == rule.name), None)
+            if old is not None and request.cas_md5 is not None and old.md5 and old.md5 != request.cas_md5:
+                raise CasConflict("Cas publish gray config fail, server md5 may have changed.")
+            version = _gray_version(old, request, rule)
+            if old is None:
+                version = replace(version, id=await self.gray_store.insert(version))
+            else:
+                await self.gray_store.update(old, version)
+            self._grays[request.key] = gray.ranked([*(v for v in versions if v.name != rule.name), version])
+        if old is None or old.md5 != version.md5 or old.rule != version.rule:
+            self.bus.publish(ConfigChanged(request.key))
+        return version
+
+    async def remove_gray(self, key: ConfigKey, name: str, src_user: str | None, src_ip: str | None) -> bool:
+        """Stop a gray version (`beta`, `tag_<t>`); the formal config stays. Unknown: nothing to do."""
+        async with self._write_lock:
+            old = self.gray_named(key, name)
+            if old is None:
+                return False
+            await self.gray_store.delete(old, now(), src_user, src_ip)
+            kept = tuple(v for v in self._grays[key] if v.name != name)
+            if kept:
+                self._grays[key] = kept
+            else:
+                del self._grays[key]
+        self.bus.publish(ConfigChanged(key))
+        return True
 
     async def remove(self, key: ConfigKey, src_user: str | None, src_ip: str | None) -> bool:
         """Delete a config; deleting one that does not exist is not an error (Nacos answers true)."""
@@ -166,6 +232,23 @@ def _merge(old: Config | None, request: Publish) -> Config:
         encrypted_data_key=request.encrypted_data_key or "",
         src_user=request.src_user,
         src_ip=request.src_ip,
+        modified=moment,
+    )
+
+
+def _gray_version(old: GrayConfig | None, request: Publish, rule: GrayRule) -> GrayConfig:
+    moment = now()
+    return GrayConfig(
+        id=old.id if old else 0,
+        key=request.key,
+        rule=rule,
+        content=request.content,
+        md5=md5_of(request.content),
+        app_name=request.app_name or "",
+        encrypted_data_key=request.encrypted_data_key or "",
+        src_user=request.src_user,
+        src_ip=request.src_ip,
+        created=old.created if old else moment,
         modified=moment,
     )
 

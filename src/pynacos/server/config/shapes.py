@@ -6,6 +6,7 @@ from datetime import datetime
 from email.utils import formatdate
 from typing import Any
 
+from pynacos.server.config.gray import GrayConfig
 from pynacos.server.config.models import Config, HistoryRow
 
 
@@ -58,6 +59,22 @@ def config_item(config: Config) -> dict[str, Any]:
         "tenant": config.key.tenant,
         "appName": config.app_name,
         "type": config.type,
+    }
+
+
+def beta(version: GrayConfig) -> dict[str, Any]:
+    """`GET ?beta=true` (ConfigInfo4Beta): the id as a string, `type` null (gray rows keep none)."""
+    return {
+        "id": str(version.id),
+        "dataId": version.key.data_id,
+        "group": version.key.group,
+        "content": version.content,
+        "md5": version.md5,
+        "encryptedDataKey": version.encrypted_data_key,
+        "tenant": version.key.tenant,
+        "appName": version.app_name,
+        "type": None,
+        "betaIps": version.rule.expr,
     }
 
 

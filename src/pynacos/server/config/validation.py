@@ -67,6 +67,11 @@ def check_readable_key(tenant: str, group: str, data_id: str) -> None:
     validate_key(data_id, group)
 
 
+def valid_name(value: str) -> bool:
+    """Nacos's ParamUtils.isValid: letters, digits, `_`, `.`, `:` and `-` (Unicode letters too)."""
+    return bool(_VALID.fullmatch(value))
+
+
 def validate_key(data_id: str, group: str) -> None:
     if not data_id.strip() or not _VALID.fullmatch(data_id.strip()):
         raise BadRequest(f"invalid dataId : {data_id}")

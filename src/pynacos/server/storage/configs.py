@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Select
@@ -137,15 +137,19 @@ class ConfigStore:
         return await self._one(await self._history_select(his_config_info.c.nid == nid))
 
     async def history_previous(self, config_id: int) -> HistoryRow | None:
-        """The newest row that recorded a change of config `config_id` (I rows carry id 0)."""
+        """The newest formal row that recorded a change of config `config_id` (I rows carry id 0)."""
         query = await self._history_select(his_config_info.c.id == config_id)
+        if (await schema_of(self.engine)).has(his_config_info, "publish_type"):
+            query = query.where(his_config_info.c.publish_type == "formal")  # gray ids are another sequence
         return await self._one(query.order_by(his_config_info.c.nid.desc()).limit(1))
 
     async def history_after(self, row: HistoryRow) -> HistoryRow | None:
-        """The next row of the same config and publish type (what a `U` row was changed into)."""
+        """The next row of the same config, publish type and gray (what a `U` row was changed into)."""
         query = await self._history_select(_key_filter(row.key), his_config_info.c.nid > row.nid)
         if (await schema_of(self.engine)).has(his_config_info, "publish_type"):
-            query = query.where(his_config_info.c.publish_type == row.publish_type)
+            gray = his_config_info.c.gray_name
+            same_gray = gray == row.gray_name if row.gray_name else or_(gray == "", gray.is_(None))  # Nacos: NULL
+            query = query.where(his_config_info.c.publish_type == row.publish_type, same_gray)
         return await self._one(query.order_by(his_config_info.c.nid).limit(1))
 
     async def purge_history(self, before: datetime) -> int:

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pynacos.server.storage.tables import (
     config_info,
+    config_info_gray,
     config_tags_relation,
     his_config_info,
     permissions,
@@ -45,7 +46,7 @@ OPTIONAL: dict[str, dict[str, Any]] = {
     "his_config_info": {"encrypted_data_key": "", "publish_type": "formal", "gray_name": "", "ext_info": None},
 }
 
-_USED = (config_info, his_config_info, config_tags_relation, tenant_info, users, roles, permissions)
+_USED = (config_info, config_info_gray, his_config_info, config_tags_relation, tenant_info, users, roles, permissions)
 
 _EFFECTS = {
     "config_info": "configs are stored without an encryption key",
