@@ -88,7 +88,8 @@ class NacosApp:
 
     def _build_router(self, push: UdpPush) -> Router:
         s = self.settings
-        transfer = ConfigTransfer(self.configs, self.namespaces.exists)
+        guard = self.auth.guard
+        transfer = ConfigTransfer(self.configs, self.namespaces.exists, lambda call, r: guard.permits(call, r, "r"))
         naming_v1 = NamingRoutes(self.naming, self.namespaces.exists, push)
         routes = [
             *OpsRoutes(s, self.metrics, self.is_ready, self.auth.guard.state).routes(),

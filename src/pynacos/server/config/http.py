@@ -199,29 +199,13 @@ class ConfigRoutes:
         return http.json(shapes.config_all(config))
 
     def search(self, call: Call) -> Response:
-        p = call.params
-        data_id, group = p.required("dataId"), p.required("group")
-        blur = p.get("search") == "blur"
-        if not blur:  # Nacos's param-check filter skips blur searches only
-            validation.check_key(p.namespace(), group, data_id)
-        page_no, page_size = page_args(p, f"dataId={data_id}, group={group}")
-        found = self.service.search(
-            Search(
-                tenant=normalise(p.namespace()),
-                data_id=data_id,
-                group=group,
-                app_name=p.text("appName"),
-                tags=validation.parse_tags(p.get("config_tags")) or (),
-                types=(validation.parse_tags(p.get("types")) or ()) if blur else (),
-                blur=blur,
-            )
-        )
-        items = [shapes.config_item(c) for c in found[(page_no - 1) * page_size : page_no * page_size]]
-        return http.json(http.page(len(found), page_no, page_size, items))
+        return http.json(search_page(self.service, call.params, blur=call.params.get("search") == "blur"))
 
     async def post_variants(self, call: Call) -> Response:
         if call.params.get("import") == "true":
             return await self.transfer.import_response(call)
+        if call.params.get("clone") == "true":
+            return await self.transfer.clone_response(call)
         p = call.params
         key = key_from(p)
         await publish(self.service, call, key, p.required("content"))
@@ -318,6 +302,28 @@ class ConfigRoutes:
 
     async def history_configs(self, call: Call) -> Response:
         return http.json(namespace_configs(self.service, call.params, "tenant"))
+
+
+def search_page(service: ConfigService, params: Params, blur: bool, content: str = "") -> dict[str, Any]:
+    """A search page (v1 `search=accurate|blur`, v2 `searchDetail` with its `config_detail` content filter)."""
+    data_id, group = params.required("dataId"), params.required("group")
+    if not blur:  # Nacos's param-check filter skips blur searches only
+        validation.check_key(params.namespace(), group, data_id)
+    page_no, page_size = page_args(params, f"dataId={data_id}, group={group}")
+    found = service.search(
+        Search(
+            tenant=normalise(params.namespace()),
+            data_id=data_id,
+            group=group,
+            app_name=params.text("appName"),
+            tags=validation.parse_tags(params.get("config_tags")) or (),
+            types=(validation.parse_tags(params.get("types")) or ()) if blur else (),
+            content=content,
+            blur=blur,
+        )
+    )
+    items = [shapes.config_item(c) for c in found[(page_no - 1) * page_size : page_no * page_size]]
+    return http.page(len(found), page_no, page_size, items)
 
 
 async def remove(service: ConfigService, call: Call, key: ConfigKey, user: str | None) -> None:

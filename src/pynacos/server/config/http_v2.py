@@ -19,6 +19,7 @@ from pynacos.server.config.http import (
     namespace_configs,
     publish,
     remove,
+    search_page,
     served_tag,
 )
 from pynacos.server.config.models import ConfigKey, HistoryRow
@@ -53,6 +54,7 @@ class ConfigRoutesV2:
             route("/v2/cs/config", "GET", self.get, CONFIG_READ, "v2"),
             route("/v2/cs/config", "POST", self.publish, CONFIG_WRITE, "v2"),
             route("/v2/cs/config", "DELETE", self.delete, CONFIG_WRITE, "v2"),
+            route("/v2/cs/config/searchDetail", "GET", self.search_detail, CONFIG_READ),
             route("/v2/cs/history/list", "GET", self.history_list, CONFIG_READ, "v2"),
             route("/v2/cs/history", "GET", self.history_detail, CONFIG_READ, "v2"),
             route("/v2/cs/history/detail", "GET", self.history_diff, CONFIG_READ, "v2"),
@@ -85,6 +87,13 @@ class ConfigRoutesV2:
         key = key_v2(call)
         await remove(self.service, call, key, call.principal.username if call.principal else None)
         return http.result(True)
+
+    async def search_detail(self, call: Call) -> Response:
+        """Console search with a content filter; a raw Page like the v1 search (not enveloped)."""
+        p = call.params
+        content = p.required("config_detail")
+        blur = p.text("search", "blur") != "accurate"
+        return http.json(search_page(self.service, p, blur=blur, content=content))
 
     async def history_list(self, call: Call) -> Response:
         key = key_from(call.params)

@@ -32,6 +32,8 @@ class Search:
     app_name: str = ""
     tags: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
+    #: content filter (v2 searchDetail): equal, or a `*` pattern when blur
+    content: str = ""
     blur: bool = False
 
 
@@ -106,6 +108,11 @@ class ConfigService:
         (Nacos ignores it, so ids, small sequential integers, reached every namespace)."""
         wanted = set(ids)
         return [c for c in self._configs.values() if c.id in wanted and c.key.tenant == tenant]
+
+    def by_ids_anywhere(self, ids: Iterable[int]) -> list[Config]:
+        """The configs with these ids in any namespace, in id order (clone; the caller checks read access)."""
+        wanted = set(ids)
+        return sorted((c for c in self._configs.values() if c.id in wanted), key=lambda c: c.id)
 
     def validate(self, request: Publish) -> None:
         """Every check a publish needs, done before anything is written."""
@@ -189,6 +196,7 @@ class ConfigService:
         match_data = _matcher(query.data_id, query.blur)
         match_group = _matcher(query.group, query.blur)
         match_app = _matcher(query.app_name, False)
+        match_content = _matcher(query.content, query.blur)
         found = [
             c
             for c in self._configs.values()
@@ -198,6 +206,7 @@ class ConfigService:
             and match_app(c.app_name)
             and (not query.tags or set(query.tags) & set(c.tags))
             and (not query.types or c.type in query.types)
+            and match_content(c.content)
         ]
         return sorted(found, key=lambda c: c.id)
 

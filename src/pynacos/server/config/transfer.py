@@ -10,15 +10,18 @@ from __future__ import annotations
 import io
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import yaml
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.responses import Response
 
 from pynacos.server import http
+from pynacos.server.auth.policy import namespaced
 from pynacos.server.config import validation
 from pynacos.server.config.models import Config, ConfigKey, Publish
 from pynacos.server.config.service import ConfigService, Search
@@ -45,6 +48,7 @@ class ImportItem:
     type: str | None = None
     app_name: str | None = None
     desc: str | None = None
+    encrypted_data_key: str | None = None
 
 
 @dataclass
@@ -53,10 +57,17 @@ class ImportPlan:
     unrecognized: list[str] = field(default_factory=list)
 
 
+#: may this call read these resources (`ns:group:config/dataId`)? (the auth guard's answer)
+Readable = Callable[[Call, list[str]], bool]
+
+
 class ConfigTransfer:
-    def __init__(self, service: ConfigService, namespace_exists: Any) -> None:
+    def __init__(
+        self, service: ConfigService, namespace_exists: Any, readable: Readable = lambda call, r: True
+    ) -> None:
         self.service = service
         self.namespace_exists = namespace_exists
+        self.readable = readable
 
     def export_response(self, params: Params, v2: bool) -> Response:
         ids = validation.parse_ids(params.text("ids"))
@@ -86,9 +97,7 @@ class ConfigTransfer:
 
     async def _import(self, call: Call) -> dict[str, Any]:
         p = call.params
-        policy = p.text("policy", "ABORT").upper() or "ABORT"
-        if policy not in POLICIES:
-            raise ImportRejected(100002, f"policy must be one of {', '.join(POLICIES)}", {})
+        policy = _policy_of(p)
         tenant = normalise(p.namespace())  # the namespace the caller was authorised on
         validation.check_namespace(tenant)
         upload = await _uploaded_file(call)
@@ -99,6 +108,35 @@ class ConfigTransfer:
         plan = parse_zip(upload, tenant)
         if not plan.items:
             raise ImportRejected(100005, "导入的文件数据为空", {"succCount": 0})
+        src_user = p.optional("src_user") or (call.principal.username if call.principal else None)
+        return await self._apply(plan, policy, src_user, call.client_ip)
+
+    async def clone_response(self, call: Call) -> Response:
+        """`POST ?clone=true&tenant=<target>`: copy configs picked by id, optionally renamed, into the target.
+
+        The route's policy checked write on the target namespace; each source config must also be readable
+        by the caller, or it is treated as not found (Nacos copies any id, whatever namespace it is in).
+        """
+        try:
+            data = await self._clone(call)
+        except ImportRejected as exc:
+            return http.rest_result(exc.data, exc.code, exc.message)
+        return http.rest_result(data, 200, "Clone Completed Successfully")
+
+    async def _clone(self, call: Call) -> dict[str, Any]:
+        p = call.params
+        picks = await _clone_picks(call)
+        if not picks:
+            raise ImportRejected(100006, "没有选择任何配置", {"succCount": 0})
+        policy = _policy_of(p)
+        tenant = normalise(p.required("tenant"))
+        validation.check_namespace(tenant)
+        if tenant and not self.namespace_exists(tenant):
+            raise ImportRejected(100001, "目标 namespace 不存在", {"succCount": 0})
+        sources = [c for c in self.service.by_ids_anywhere(picks) if self.readable(call, [resource_of(c.key)])]
+        if not sources:
+            raise ImportRejected(100005, "导入的文件数据为空", {"succCount": 0})
+        plan = ImportPlan([_clone_item(source, picks[source.id], tenant) for source in sources])
         src_user = p.optional("src_user") or (call.principal.username if call.principal else None)
         return await self._apply(plan, policy, src_user, call.client_ip)
 
@@ -130,6 +168,42 @@ class ConfigTransfer:
         return True
 
 
+def _policy_of(params: Params) -> str:
+    policy = params.text("policy", "ABORT").upper() or "ABORT"
+    if policy not in POLICIES:
+        raise ImportRejected(100002, f"policy must be one of {', '.join(POLICIES)}", {})
+    return policy
+
+
+def resource_of(key: ConfigKey) -> str:
+    return namespaced(key.tenant, key.group, "config", key.data_id)
+
+
+async def _clone_picks(call: Call) -> dict[int, dict[str, str]]:
+    """The JSON body `[{"cfgId":1,"dataId":"new","group":"g"}, ...]` as {id: new names}; nulls are dropped."""
+    try:
+        body = orjson.loads(await call.request.body() or b"[]")
+    except orjson.JSONDecodeError:
+        raise BadRequest("the clone body must be a JSON list of {cfgId, dataId, group}") from None
+    if not isinstance(body, list):
+        raise BadRequest("the clone body must be a JSON list of {cfgId, dataId, group}")
+    picks: dict[int, dict[str, str]] = {}
+    for entry in body:
+        if entry is None:
+            continue
+        cfg_id = entry.get("cfgId") if isinstance(entry, dict) else None
+        if isinstance(cfg_id, bool) or not isinstance(cfg_id, int):
+            raise BadRequest("every clone entry needs a numeric cfgId")
+        names = {k: v for k, v in entry.items() if k in ("dataId", "group") and isinstance(v, str) and v.strip()}
+        picks.setdefault(cfg_id, names)
+    return picks
+
+
+def _clone_item(source: Config, names: dict[str, str], tenant: str) -> ImportItem:
+    key = ConfigKey(tenant, names.get("group", source.key.group), names.get("dataId", source.key.data_id))
+    return ImportItem(key, source.content, source.type, source.app_name or None, source.desc, source.encrypted_data_key)
+
+
 async def _uploaded_file(call: Call) -> bytes | None:
     if not call.headers.get("content-type", "").startswith("multipart/form-data"):
         return None
@@ -151,6 +225,7 @@ def _publish_of(item: ImportItem, src_user: str | None, ip: str) -> Publish:
         type=item.type,
         app_name=item.app_name,
         desc=item.desc,
+        encrypted_data_key=item.encrypted_data_key,
         src_user=src_user,
         src_ip=ip,
     )
