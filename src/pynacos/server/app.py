@@ -23,7 +23,7 @@ from pynacos.server.config.longpoll import LongPollHub
 from pynacos.server.config.service import ConfigService
 from pynacos.server.config.transfer import ConfigTransfer
 from pynacos.server.events import ConfigChanged, EventBus
-from pynacos.server.metrics import Metrics
+from pynacos.server.metrics import Metrics, MonitorSources
 from pynacos.server.namespaces.http import NamespaceRoutes
 from pynacos.server.namespaces.service import NamespaceService
 from pynacos.server.naming.health import ActiveHealthChecks, TargetPolicy
@@ -83,8 +83,20 @@ class NacosApp:
         self.bus.subscribe(ConfigChanged, lambda event: self.metrics.config_publishes.inc())
         self.metrics.gauge("pynacos_config_count", "Configs held in memory.", lambda: self.configs.count())
         self.metrics.gauge("pynacos_config_listeners", "Held HTTP long polls.", lambda: self.hub.held)
+        self.metrics.nacos_monitor(self._monitor_sources(push))
         self.router = self._build_router(push)
         self._tasks.append(asyncio.create_task(self._load()))
+
+    def _monitor_sources(self, push: UdpPush) -> MonitorSources:
+        """What Nacos's `nacos_monitor` gauges read at scrape time (metrics.py maps them onto Nacos's names)."""
+        return MonitorSources(
+            config_count=lambda: self.configs.count(),
+            long_polls=lambda: self.hub.held,
+            service_count=lambda: len(self.naming.services),
+            instance_count=self.naming.instance_count,
+            push_subscribers=lambda: len(push.state),
+            push_counters=lambda: push.state.counters,
+        )
 
     def _build_router(self, push: UdpPush) -> Router:
         s = self.settings
