@@ -43,6 +43,13 @@ CONFIG_INFO_BETA = """CREATE TABLE config_info_beta (
   src_user text, src_ip varchar(50) DEFAULT NULL, tenant_id varchar(128) DEFAULT ''{EDK}, PRIMARY KEY (id),
   CONSTRAINT uk_configinfobeta_datagrouptenant UNIQUE (data_id, group_id, tenant_id))"""
 
+CONFIG_INFO_TAG = """CREATE TABLE config_info_tag (
+  id {ID}, data_id varchar(255) NOT NULL, group_id varchar(128) NOT NULL, tenant_id varchar(128) DEFAULT '',
+  tag_id varchar(128) NOT NULL, app_name varchar(128) DEFAULT NULL, content {LONGTEXT} NOT NULL,
+  md5 varchar(32) DEFAULT NULL, gmt_create {DATETIME} NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  gmt_modified {DATETIME} NOT NULL DEFAULT CURRENT_TIMESTAMP, src_user text, src_ip varchar(50) DEFAULT NULL,
+  PRIMARY KEY (id), CONSTRAINT uk_configinfotag_datagrouptenanttag UNIQUE (data_id, group_id, tenant_id, tag_id))"""
+
 CONFIG_INFO_AGGR = """CREATE TABLE config_info_aggr (
   id {ID}, data_id varchar(255) NOT NULL, group_id varchar(128) NOT NULL, datum_id varchar(255) NOT NULL,
   content {LONGTEXT} NOT NULL, gmt_modified {DATETIME} NOT NULL, app_name varchar(128) DEFAULT NULL,
@@ -102,7 +109,7 @@ def ddl(version: str, dialect: str) -> list[str]:
         "HIS_25": HIS_25 if version == "3.0" else "",
     }
     tables = [CONFIG_INFO, CONFIG_TAGS, HIS_CONFIG_INFO, TENANT_INFO]
-    tables += [CONFIG_INFO_GRAY] if version == "3.0" else [CONFIG_INFO_BETA, CONFIG_INFO_AGGR]
+    tables += [CONFIG_INFO_GRAY] if version == "3.0" else [CONFIG_INFO_BETA, CONFIG_INFO_TAG, CONFIG_INFO_AGGR]
     tables += [CAPACITY.replace("{KIND}", kind) for kind in ("group", "tenant")]
     statements = [_fill(statement, words) for statement in tables] + AUTH
     return [s + MYSQL_TAIL if dialect == "mysql" else s for s in statements]
@@ -186,6 +193,23 @@ class NacosWriter:
             "encrypted_data_key": "",
         }
         return _insert("config_info_gray", row)
+
+    def legacy_gray(self, table: str, data_id: str, content: str, **columns: str) -> Executable:
+        """A row of Nacos 2.0-2.4's `config_info_beta` (`beta_ips=`) or `config_info_tag` (`tag_id=`)."""
+        row = {
+            "data_id": data_id,
+            "group_id": "DEFAULT_GROUP",
+            "tenant_id": "",
+            "app_name": "",
+            "content": content,
+            "md5": hashlib.md5(content.encode()).hexdigest(),
+            "gmt_create": self.clock,
+            "gmt_modified": self.clock,
+            "src_user": "nacos",
+            "src_ip": "10.0.0.5",
+            **columns,
+        }
+        return _insert(table, row)
 
 
 def _insert(table: str, row: dict[str, Any]) -> Executable:

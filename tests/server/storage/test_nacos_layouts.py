@@ -198,6 +198,40 @@ async def test_gray_versions_nacos_wrote_are_served(backend: Settings, caplog: p
     assert rows == [("tag_blue",), ("canary",)]
 
 
+@pytest.mark.parametrize("version", ["2.0", "2.4"])
+async def test_beta_and_tag_versions_of_nacos_2_4_are_copied_into_config_info_gray(
+    backend: Settings, version: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    nacos = NacosWriter(version)
+    legacy = [
+        nacos.legacy_gray("config_info_beta", "app.yaml", "b", beta_ips="10.0.0.7,10.0.0.8"),
+        nacos.legacy_gray("config_info_tag", "app.yaml", "t", tag_id="blue"),
+    ]
+    await build_nacos(backend, version, legacy)
+    caplog.set_level(logging.INFO, "pynacos.storage")
+    app = await start(backend)
+    try:
+        async with asgi_client(app, "10.0.0.8") as beta, asgi_client(app) as other:
+            assert (await beta.get("/v1/cs/configs", params=APP)).text == "b"
+            assert (await other.get("/v1/cs/configs", params=APP)).text == APP_V1
+            assert (await other.get("/v1/cs/configs", params={**APP, "tag": "blue"})).text == "t"
+            published = await other.post(
+                "/v1/cs/configs", data={**APP, "content": "b2"}, headers={"betaIps": "10.0.0.8"}
+            )
+            assert published.text == "true"
+    finally:
+        await app.stop()
+    assert "copied 2 beta/tag versions" in caplog.text
+    again = await start(backend)  # the newer gray row is not overwritten by the legacy one
+    try:
+        async with asgi_client(again, "10.0.0.8") as beta:
+            assert (await beta.get("/v1/cs/configs", params=APP)).text == "b2"
+    finally:
+        await again.stop()
+    rows = await raw_rows(backend, "SELECT gray_name, src_user FROM config_info_gray ORDER BY gray_name")
+    assert rows == [("beta", None), ("tag_blue", "nacos_auto_migrate")]
+
+
 async def test_tables_pynacos_cannot_read_stop_start_up_with_a_sentence(tmp_path: Path) -> None:
     settings = Settings(home=str(tmp_path))
     engine = raw_engine(settings)

@@ -66,6 +66,7 @@ class ConfigService:
 
     async def load(self) -> None:
         self._configs = {c.key: c for c in await self.store.load_all()}
+        await self.gray_store.migrate_legacy()
         by_key: dict[ConfigKey, list[GrayConfig]] = {}
         for version in await self.gray_store.load_all():
             by_key.setdefault(version.key, []).append(version)

@@ -4,6 +4,10 @@ Each write is one transaction with its `his_config_info` row (publish type `gray
 the rule in `ext_info`), as Nacos writes them. On a 2.1-2.4 history table, which has no publish type,
 gray writes keep no history: their rows would read as formal ones and could be restored as such.
 Rows whose rule this server does not know (a type added by a later Nacos) are left alone.
+
+Nacos 2.0-2.4 kept beta versions in `config_info_beta` and tag versions in `config_info_tag`; Nacos 2.5
+copies them into `config_info_gray` at start-up, and so does `migrate_legacy` (a legacy row wins when it
+is newer than the gray row, no history is written, the legacy tables are not changed).
 """
 
 from __future__ import annotations
@@ -12,10 +16,11 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import MetaData, Table, delete, insert, inspect, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from pynacos.server.config.gray import GrayConfig, parse_stored_rule
+from pynacos.server.config.gray import BETA, BETA_PRIORITY, TAG, TAG_PRIORITY, GrayConfig, GrayRule, parse_stored_rule
 from pynacos.server.config.models import ConfigKey
 from pynacos.server.storage.schema import schema_of, tenant_of
 from pynacos.server.storage.tables import config_info_gray, his_config_info
@@ -46,6 +51,14 @@ class GrayStore:
                 continue
             found[(gray.key, gray.name)] = gray
         return list(found.values())
+
+    async def migrate_legacy(self) -> int:
+        """Copy newer rows of the pre-2.5 beta/tag tables into `config_info_gray`; returns how many."""
+        async with self.engine.begin() as conn:
+            moved = await conn.run_sync(_migrate_legacy)
+        if moved:
+            log.info("copied %d beta/tag versions from config_info_beta/config_info_tag into config_info_gray", moved)
+        return moved
 
     async def insert(self, gray: GrayConfig) -> int:
         async with self.engine.begin() as conn:
@@ -98,6 +111,60 @@ class GrayStore:
             "ext_info": gray.rule.history_info(gray.src_user),
         }
         await conn.execute(insert(his_config_info).values(schema.values(his_config_info, row)))
+
+
+def _migrate_legacy(conn: Connection) -> int:
+    present = set(inspect(conn).get_table_names())
+    legacy = [name for name in ("config_info_beta", "config_info_tag") if name in present]
+    if not legacy:
+        return 0
+    gray = config_info_gray.c
+    newest = {
+        (row.tenant_id or "", row.group_id, row.data_id, row.gray_name): row.gmt_modified
+        for row in conn.execute(select(gray.tenant_id, gray.group_id, gray.data_id, gray.gray_name, gray.gmt_modified))
+    }
+    moved = 0
+    for name in legacy:
+        table = Table(name, MetaData(), autoload_with=conn)
+        for row in conn.execute(select(table)).mappings():
+            rule = _legacy_rule(name, row)
+            key = (row["tenant_id"] or "", row["group_id"], row["data_id"], rule.name)
+            if key in newest and newest[key] >= row["gmt_modified"]:
+                continue
+            where = [
+                gray.data_id == key[2],
+                gray.group_id == key[1],
+                gray.tenant_id == key[0],
+                gray.gray_name == key[3],
+            ]
+            conn.execute(delete(config_info_gray).where(*where))
+            conn.execute(insert(config_info_gray).values(_legacy_values(row, rule)))
+            moved += 1
+    return moved
+
+
+def _legacy_rule(table: str, row: Any) -> GrayRule:
+    if table == "config_info_beta":
+        return GrayRule(BETA, row["beta_ips"] or "", BETA_PRIORITY)
+    return GrayRule(TAG, row["tag_id"], TAG_PRIORITY)
+
+
+def _legacy_values(row: Any, rule: GrayRule) -> dict[str, Any]:
+    return {
+        "data_id": row["data_id"],
+        "group_id": row["group_id"],
+        "tenant_id": row["tenant_id"] or "",
+        "content": row["content"],
+        "md5": row["md5"],
+        "src_user": "nacos_auto_migrate",  # what Nacos 2.5 writes
+        "src_ip": row["src_ip"],
+        "gmt_create": row["gmt_create"],
+        "gmt_modified": row["gmt_modified"],
+        "app_name": row["app_name"],
+        "gray_name": rule.name,
+        "gray_rule": rule.stored(),
+        "encrypted_data_key": row.get("encrypted_data_key") or "",
+    }
 
 
 def _gray_values(gray: GrayConfig) -> dict[str, Any]:
