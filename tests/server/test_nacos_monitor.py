@@ -20,7 +20,7 @@ from tests.server.support import CFG, GROUP, delete, publish
 NS = "/v1/ns"
 ACK_TIMEOUT_MS = 100
 LINE = re.compile(r'^nacos_monitor\{module="(\w+)",name="(\w+)"\} (\S+)$', re.M)
-ABSENT = ("fuzzySearch", "emptyPush", "maxPushCost", "avgPushCost", "leaderStatus")
+ABSENT = ("emptyPush", "maxPushCost", "avgPushCost", "leaderStatus")
 
 
 @pytest.fixture
@@ -71,6 +71,7 @@ async def test_config_reads_publishes_and_counts_follow_nacos(client: httpx.Asyn
     assert line("config", "publish", 3.0) in lines
     assert line("config", "configCount", 2.0) in lines
     assert line("config", "longPolling", 0.0) in lines
+    assert line("config", "fuzzySearch", 1.0) in lines
     for queue in ("notifyTask", "notifyClientTask", "dumpTask"):
         assert line("config", queue, 0.0) in lines
 

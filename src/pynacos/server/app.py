@@ -106,8 +106,8 @@ class NacosApp:
         routes = [
             *OpsRoutes(s, self.metrics, self.is_ready, self.auth.guard.state).routes(),
             *self.auth.routes(),
-            *ConfigRoutes(self.configs, self.hub, transfer).routes(),
-            *ConfigRoutesV2(self.configs).routes(),
+            *ConfigRoutes(self.configs, self.hub, transfer, self.metrics.blur_searches.inc).routes(),
+            *ConfigRoutesV2(self.configs, self.metrics.blur_searches.inc).routes(),
             *NamespaceRoutes(self.namespaces, self.configs.count, s.default_tenant_quota).routes(),
             *naming_v1.routes(),
             *NamingRoutesV2(naming_v1).routes(),

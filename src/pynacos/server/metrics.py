@@ -44,6 +44,7 @@ HEALTH_CHECK_FIGURES = {"TCP": "tcpHealthCheck", "HTTP": "httpHealthCheck", "MYS
 DAILY: tuple[Figure, ...] = (
     ("config", "getConfig"),
     ("config", "publish"),
+    ("config", "fuzzySearch"),
     ("naming", "mysqlHealthCheck"),
     ("naming", "httpHealthCheck"),
     ("naming", "tcpHealthCheck"),
@@ -135,6 +136,7 @@ class NacosMonitor:
             "notifyTask": 0,
             "notifyClientTask": 0,
             "dumpTask": 0,
+            "fuzzySearch": daily["config", "fuzzySearch"],
         }
 
     def _naming(self, daily: dict[Figure, float]) -> dict[str, float]:
@@ -157,6 +159,7 @@ class NacosMonitor:
             name = CONFIG_ROUTE_FIGURES.get((labels["method"], labels["route"], labels["status"]))
             if name is not None:
                 totals["config", name] += value
+        totals["config", "fuzzySearch"] = sum(value for _, value in _totals_of(self.metrics.blur_searches))
         for labels, value in _totals_of(self.metrics.health_checks):
             name = HEALTH_CHECK_FIGURES.get(labels["type"])
             if name is not None:
@@ -206,6 +209,11 @@ class Metrics:
         self.errors = Counter("pynacos_errors", "Errors by kind (storage, internal).", ["kind"], registry=self.registry)
         self.config_publishes = Counter(
             "pynacos_config_publishes", "Acknowledged config writes (publish and delete).", registry=self.registry
+        )
+        self.blur_searches = Counter(
+            "pynacos_config_blur_searches",
+            "Config blur searches (v1 search=blur, v2 searchDetail).",
+            registry=self.registry,
         )
         self.health_checks = Counter(
             "pynacos_naming_health_checks",

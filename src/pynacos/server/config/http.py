@@ -6,6 +6,7 @@ One path serves several Nacos handlers picked by a parameter value (`show=all`, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
@@ -139,10 +140,17 @@ def history_matches(row: HistoryRow, key: ConfigKey) -> HistoryRow:
 class ConfigRoutes:
     """Handlers of `/v1/cs/*`; `routes()` is this module's part of the route table."""
 
-    def __init__(self, service: ConfigService, hub: LongPollHub, transfer: ConfigTransfer) -> None:
+    def __init__(
+        self,
+        service: ConfigService,
+        hub: LongPollHub,
+        transfer: ConfigTransfer,
+        on_blur_search: Callable[[], None] = lambda: None,
+    ) -> None:
         self.service = service
         self.hub = hub
         self.transfer = transfer
+        self.on_blur_search = on_blur_search  # Nacos's fuzzySearch figure
         self._encoded: dict[ConfigKey, tuple[Config, bytes, list[tuple[bytes, bytes]]]] = {}
 
     def routes(self) -> list[Route]:
@@ -199,7 +207,11 @@ class ConfigRoutes:
         return http.json(shapes.config_all(config))
 
     def search(self, call: Call) -> Response:
-        return http.json(search_page(self.service, call.params, blur=call.params.get("search") == "blur"))
+        blur = call.params.get("search") == "blur"
+        page = search_page(self.service, call.params, blur=blur)
+        if blur:
+            self.on_blur_search()
+        return http.json(page)
 
     async def post_variants(self, call: Call) -> Response:
         if call.params.get("import") == "true":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -46,8 +47,9 @@ def key_v2(call: Call) -> ConfigKey:
 
 
 class ConfigRoutesV2:
-    def __init__(self, service: ConfigService) -> None:
+    def __init__(self, service: ConfigService, on_blur_search: Callable[[], None] = lambda: None) -> None:
         self.service = service
+        self.on_blur_search = on_blur_search
 
     def routes(self) -> list[Route]:
         return [
@@ -93,7 +95,10 @@ class ConfigRoutesV2:
         p = call.params
         content = p.required("config_detail")
         blur = p.text("search", "blur") != "accurate"
-        return http.json(search_page(self.service, p, blur=blur, content=content))
+        page = search_page(self.service, p, blur=blur, content=content)
+        if blur:
+            self.on_blur_search()
+        return http.json(page)
 
     async def history_list(self, call: Call) -> Response:
         key = key_from(call.params)
