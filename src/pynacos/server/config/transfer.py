@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,11 +89,7 @@ class ConfigTransfer:
         return Response(export_zip(configs, v2), headers=headers, media_type="application/zip")
 
     async def import_response(self, call: Call) -> Response:
-        try:
-            data = await self._import(call)
-        except ImportRejected as exc:
-            return http.rest_result(exc.data, exc.code, exc.message)
-        return http.rest_result(data, 200, "import success")
+        return await _answered(self._import(call), "import success")
 
     async def _import(self, call: Call) -> dict[str, Any]:
         p = call.params
@@ -117,11 +113,7 @@ class ConfigTransfer:
         The route's policy checked write on the target namespace; each source config must also be readable
         by the caller, or it is treated as not found (Nacos copies any id, whatever namespace it is in).
         """
-        try:
-            data = await self._clone(call)
-        except ImportRejected as exc:
-            return http.rest_result(exc.data, exc.code, exc.message)
-        return http.rest_result(data, 200, "Clone Completed Successfully")
+        return await _answered(self._clone(call), "Clone Completed Successfully")
 
     async def _clone(self, call: Call) -> dict[str, Any]:
         p = call.params
@@ -166,6 +158,15 @@ class ConfigTransfer:
         except NacosError:
             return False
         return True
+
+
+async def _answered(work: Awaitable[dict[str, Any]], message: str) -> Response:
+    """An import or clone answer: HTTP 200 either way, Nacos's code and message telling which."""
+    try:
+        data = await work
+    except ImportRejected as exc:
+        return http.rest_result(exc.data, exc.code, exc.message)
+    return http.rest_result(data, 200, message)
 
 
 def _policy_of(params: Params) -> str:
