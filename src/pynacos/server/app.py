@@ -102,7 +102,7 @@ class NacosApp:
         s = self.settings
         guard = self.auth.guard
         transfer = ConfigTransfer(self.configs, self.namespaces.exists, lambda call, r: guard.permits(call, r, "r"))
-        naming_v1 = NamingRoutes(self.naming, self.namespaces.exists, push)
+        naming_v1 = NamingRoutes(self.naming, self.namespaces.exists, push, s.port)
         routes = [
             *OpsRoutes(s, self.metrics, self.is_ready, self.auth.guard.state).routes(),
             *self.auth.routes(),

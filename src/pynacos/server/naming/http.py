@@ -11,7 +11,7 @@ import orjson
 from starlette.responses import Response
 
 from pynacos.server import http
-from pynacos.server.auth.policy import AUTHENTICATED, PUBLIC, Secured
+from pynacos.server.auth.policy import AUTHENTICATED, PUBLIC, Secured, namespaced
 from pynacos.server.http import Call, Params
 from pynacos.server.naming import params as p
 from pynacos.server.naming.models import (
@@ -155,10 +155,14 @@ def subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
 
 
 class NamingRoutes:
-    def __init__(self, service: NamingService, namespace_exists: Callable[[str], bool], push: UdpPush) -> None:
+    def __init__(
+        self, service: NamingService, namespace_exists: Callable[[str], bool], push: UdpPush, port: int = 8848
+    ) -> None:
         self.service = service
         self.namespace_exists = namespace_exists
         self.push = push
+        #: the server's HTTP port, which `/health/server` reports
+        self.port = port
 
     def routes(self) -> list[Route]:
         base = "/v1/ns"
@@ -171,9 +175,14 @@ class NamingRoutes:
             route(f"{base}/instance/list", "GET", self.list_instances, NAMING_READ),
             route(f"{base}/instance/beat", "PUT", self.beat, NAMING_WRITE),
             route(f"{base}/instance/statuses", "GET", self.statuses, Secured("r", p.status_resources)),
+            route(f"{base}/instance/metadata/batch", "PUT", self.add_metadata, NAMING_WRITE),
+            route(f"{base}/instance/metadata/batch", "DELETE", self.remove_metadata, NAMING_WRITE),
             route(f"{base}/health/instance", "PUT", self.set_health, NAMING_WRITE),
             route(f"{base}/health", "PUT", self.set_health, NAMING_WRITE),
             route(f"{base}/health/checkers", "GET", self.checkers, PUBLIC),
+            # no auth in Nacos; here any identity, as for the switches: the public routes are an audited short
+            # list (test_guard), and probes have /v1/console/health/*
+            route(f"{base}/health/server", "GET", self.health_server, AUTHENTICATED),
             route(f"{base}/cluster", "PUT", self.update_cluster, NAMING_WRITE),
             route(f"{base}/service", "POST", self.create_service, NAMING_WRITE),
             route(f"{base}/service", "DELETE", self.delete_service, NAMING_WRITE),
@@ -181,6 +190,9 @@ class NamingRoutes:
             route(f"{base}/service", "GET", self.get_service, NAMING_READ),
             route(f"{base}/service/list", "GET", self.list_services, NAMING_READ),
             route(f"{base}/service/subscribers", "GET", self.subscribers, NAMING_READ),
+            route(f"{base}/service/names", "GET", self.service_names, Secured("r", self.names_resources)),
+            # no auth in Nacos; a constant, but the public routes stay an audited short list: any identity
+            route(f"{base}/service/selector/types", "GET", self.selector_types, AUTHENTICATED),
             route(f"{base}/catalog/services", "GET", self.catalog_services, NAMING_READ),
             route(f"{base}/catalog/instances", "GET", self.catalog_instances, NAMING_READ),
             route(f"{base}/catalog/service", "GET", self.catalog_service, NAMING_READ),
@@ -318,6 +330,25 @@ class NamingRoutes:
         ips = [f"{i.ip}:{i.port}_{str(i.healthy).lower()}" for i in (service.instances.values() if service else [])]
         return http.json({"ips": ips})
 
+    def metadata_batch(self, params: Params, remove: bool) -> list[str]:
+        """`/instance/metadata/batch`, shared by v1 and v2: the `updated` list of `ip:port:unknown:cluster:kind`.
+
+        `consistencyType` is read by Nacos but selects nothing in 2.5.1 (a service holds one kind of
+        instance), so it is ignored here too.
+        """
+        key = p.service_key(params)
+        metadata = p.metadata_of(p.required(params, "metadata"))
+        targets = p.batch_targets(params.get("instances"))
+        if remove:
+            return self.service.remove_metadata(key, targets, metadata)
+        return self.service.add_metadata(key, targets, metadata)
+
+    async def add_metadata(self, call: Call) -> Response:
+        return http.json({"updated": self.metadata_batch(call.params, remove=False)})
+
+    async def remove_metadata(self, call: Call) -> Response:
+        return http.json({"updated": self.metadata_batch(call.params, remove=True)})
+
     async def set_health(self, call: Call) -> Response:
         params = call.params
         healthy_raw = params.get("healthy", params.get("valid"))
@@ -331,6 +362,10 @@ class NamingRoutes:
 
     async def checkers(self, call: Call) -> Response:
         return http.json(all_checkers())
+
+    async def health_server(self, call: Call) -> Response:
+        message = f"Hello! I am Nacos-Naming and healthy! total services: {len(self.service.services)}"
+        return http.json({"msg": f"{message}, local port:{self.port}"})
 
     async def update_cluster(self, call: Call) -> Response:
         params = call.params
@@ -405,6 +440,28 @@ class NamingRoutes:
     async def list_services(self, call: Call) -> Response:
         count, names = self.service_page(call.params)
         return http.json({"count": count, "doms": names})
+
+    def names_resources(self, params: Params) -> list[str]:
+        """`/service/names` without `namespaceId` lists every namespace, so it needs READ on each of them
+        (Nacos checks only `public` and then shows all)."""
+        if params.get("namespaceId", "").strip():
+            return [namespaced(p.namespace_of(params), "", "naming", "")]
+        return [namespaced(namespace, "", "naming", "") for namespace in self.service.namespaces()]
+
+    async def service_names(self, call: Call) -> Response:
+        """Grouped names containing `expr` as a literal substring (Nacos: a regex, so a ReDoS), per namespace."""
+        params = call.params
+        explicit = params.get("namespaceId", "").strip()
+        namespaces = [p.namespace_of(params)] if explicit else self.service.namespaces()
+        expr = params.get("expr", "")
+        found = {
+            ns: [s.key.grouped for s in self.service.in_namespace(ns) if expr in s.key.grouped] for ns in namespaces
+        }
+        return http.json({"META-INF/services": found, "count": sum(len(names) for names in found.values())})
+
+    async def selector_types(self, call: Call) -> Response:
+        """Nacos lists its selector SPI map's keys; both types share a hash bucket, so file order: label, none."""
+        return http.rest_result(["label", "none"])
 
     async def metrics(self, call: Call) -> Response:
         if p.to_boolean(call.params.get("onlyStatus"), True):

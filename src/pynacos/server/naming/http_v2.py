@@ -8,11 +8,11 @@ from starlette.responses import Response
 
 from pynacos.server import http
 from pynacos.server.auth.policy import AUTHENTICATED, PUBLIC
-from pynacos.server.http import Call
+from pynacos.server.http import Call, Params
 from pynacos.server.naming import params as p
 from pynacos.server.naming.http import NAMING_READ, NAMING_WRITE, NamingRoutes, selector_of, threshold_of
-from pynacos.server.naming.models import Service, ServiceMissing
-from pynacos.server.naming.views import cluster_json, cluster_names
+from pynacos.server.naming.models import Instance, MissingParam, NamingError, Service, ServiceKey, ServiceMissing
+from pynacos.server.naming.views import cluster_json, cluster_names, instance_json
 from pynacos.server.routing import Route, route
 
 V2_CLUSTER = ("clusterName",)
@@ -33,6 +33,8 @@ class NamingRoutesV2:
             route(f"{base}/instance", "GET", self.detail, NAMING_READ, "v2"),
             route(f"{base}/instance/list", "GET", self.list_instances, NAMING_READ, "v2"),
             route(f"{base}/instance/beat", "PUT", self.v1.beat, NAMING_WRITE, "v2"),
+            route(f"{base}/instance/metadata/batch", "PUT", self.add_metadata, NAMING_WRITE, "v2"),
+            route(f"{base}/instance/metadata/batch", "DELETE", self.remove_metadata, NAMING_WRITE, "v2"),
             route(f"{base}/health/instance", "PUT", self.set_health, NAMING_WRITE, "v2"),
             route(f"{base}/health", "PUT", self.set_health, NAMING_WRITE, "v2"),
             route(f"{base}/service", "POST", self.create_service, NAMING_WRITE, "v2"),
@@ -40,6 +42,8 @@ class NamingRoutesV2:
             route(f"{base}/service", "PUT", self.update_service, NAMING_WRITE, "v2"),
             route(f"{base}/service", "GET", self.get_service, NAMING_READ, "v2"),
             route(f"{base}/service/list", "GET", self.list_services, NAMING_READ, "v2"),
+            # not a Nacos `@NacosApi` controller: its errors are v1 text, only success is enveloped
+            route(f"{base}/catalog/instances", "GET", self.catalog_instances, NAMING_READ),
         ]
         for ops in ("operator", "ops"):
             routes.append(route(f"{base}/{ops}/metrics", "GET", self.metrics, PUBLIC, "v2"))
@@ -72,6 +76,18 @@ class NamingRoutesV2:
         body = self.v1.list_body(call.params, "clusterName")
         self.v1.subscribe(call, "port", "clusterName")
         return http.result(body)
+
+    def _batch(self, params: Params, remove: bool) -> Response:
+        for name in ("serviceName", "metadata"):  # the form's own check, before anything is parsed
+            if not params.get(name, "").strip():
+                raise MissingParam(f"Required parameter '{name}' type String is not present")
+        return http.result({"updated": self.v1.metadata_batch(params, remove)})
+
+    async def add_metadata(self, call: Call) -> Response:
+        return self._batch(call.params, remove=False)
+
+    async def remove_metadata(self, call: Call) -> Response:
+        return self._batch(call.params, remove=True)
 
     async def set_health(self, call: Call) -> Response:
         await self.v1.set_health(call)
@@ -145,3 +161,29 @@ class NamingRoutesV2:
 
     async def switches(self, call: Call) -> Response:
         return http.result(self.v1.switches_body())
+
+    async def catalog_instances(self, call: Call) -> Response:
+        """Every instance (disabled ones too) as clients see it, filtered by health and enabled, then paged.
+
+        Nacos pages with bounds taken from the unfiltered list, which throws once a filter drops
+        instances; here the filtered list is paged. `instances` is left out when the page is empty.
+        """
+        params = call.params
+        if not params.get("serviceName", "").strip():
+            raise NamingError("Parameter 'serviceName' is missing")
+        key = p.service_key(params)
+        healthy, enabled = p.optional_flag(params, "healthyOnly"), p.optional_flag(params, "enabledOnly")
+        page_no, page_size = self.v1.page(params)
+        shown = [i for i in self._all_instances(key) if _matches(i, healthy, enabled)]
+        page = shown[(page_no - 1) * page_size : page_no * page_size]
+        body: dict[str, Any] = {"instances": [instance_json(key, i) for i in page]} if page else {}
+        return http.result({**body, "count": len(shown)})
+
+    def _all_instances(self, key: ServiceKey) -> list[Instance]:
+        service = self.service.services.get(key)
+        return [self.service.effective(service, i) for i in service.instances.values()] if service else []
+
+
+def _matches(instance: Instance, healthy: bool | None, enabled: bool | None) -> bool:
+    """Nacos's optional exact-match filters: None lets every instance through."""
+    return (healthy is None or instance.healthy == healthy) and (enabled is None or instance.enabled == enabled)

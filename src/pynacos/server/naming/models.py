@@ -23,6 +23,8 @@ HEART_BEAT_INTERVAL = "preserved.heart.beat.interval"
 HEART_BEAT_TIMEOUT = "preserved.heart.beat.timeout"
 IP_DELETE_TIMEOUT = "preserved.ip.delete.timeout"
 ID_GENERATOR = "preserved.instance.id.generator"
+#: the parameter checker's limit on one metadata map: the sum of its keys' and values' lengths
+MAX_METADATA = 1024
 _DIGITS = re.compile(r"\d+")
 
 
@@ -34,6 +36,10 @@ class ServiceKey(NamedTuple):
     @property
     def grouped(self) -> str:
         return f"{self.group}@@{self.name}"
+
+
+#: where one instance sits in its service: (ip, port, cluster), as its override is keyed
+Target = tuple[str, int, str]
 
 
 class NamingError(NacosError):

@@ -24,6 +24,7 @@ from pynacos.server.naming.models import (
     HEART_BEAT_INTERVAL,
     HEART_BEAT_TIMEOUT,
     IP_DELETE_TIMEOUT,
+    MAX_METADATA,
     PUBLIC,
     ClusterConfig,
     HealthChecker,
@@ -34,6 +35,7 @@ from pynacos.server.naming.models import (
     NamingError,
     NamingParamCheck,
     ServiceKey,
+    Target,
     WeightError,
     preserved_ms,
 )
@@ -49,7 +51,6 @@ _HOSTNAME = re.compile(
 )
 _TRUE = {"true", "t", "yes", "y", "on"}
 FORMAT_TEXT = "Param 'serviceName' is illegal, it should be format as 'groupName@@serviceName'"
-MAX_METADATA = 1024
 
 
 def _too_long(label: str, limit: int) -> NamingParamCheck:
@@ -322,3 +323,48 @@ def naming_resources(params: Params) -> list[str]:
     if key is None:
         return [namespaced(namespace, params.get("groupName", ""), "naming", "")]
     return [namespaced(namespace, key.group, "naming", key.name)]
+
+
+_SPRING_TRUE = {"true", "on", "yes", "1"}
+_SPRING_FALSE = {"false", "off", "no", "0"}
+_BAD_INSTANCES = 'Param \'instances\' is illegal, it should be a JSON array of {"ip","port","clusterName"} objects'
+
+
+def batch_targets(raw: str | None) -> list[Target] | None:
+    """`instances` of `/instance/metadata/batch`; None (blank or `[]`) means every instance of the service.
+
+    Nacos also reads unparseable JSON as "every instance" (its parameter checker makes that a 500 first);
+    here it is a 400, so a typo can never widen a change to the whole service.
+    """
+    if raw is None or not raw.strip():
+        return None
+    try:
+        parsed = orjson.loads(raw)
+    except ValueError:
+        raise NamingError(_BAD_INSTANCES) from None
+    if not isinstance(parsed, list) or not all(isinstance(item, dict) for item in parsed):
+        raise NamingError(_BAD_INSTANCES)
+    return [_target(item) for item in parsed] or None
+
+
+def _target(item: dict[str, Any]) -> Target:
+    """One `{ip, port, clusterName}` entry, checked as the parameter checker checks single params."""
+    ip, port, cluster = item.get("ip"), item.get("port"), item.get("clusterName")
+    if not isinstance(ip, str) or not ip.strip():
+        raise NamingError(_BAD_INSTANCES + ": every entry needs an 'ip'")
+    if isinstance(port, bool) or not isinstance(port, int | str):
+        raise NamingError(_BAD_INSTANCES + ": every entry needs a whole-number 'port'")
+    if cluster is not None and not isinstance(cluster, str):
+        raise NamingError(_BAD_INSTANCES + ": 'clusterName' must be a string")
+    params = Params([("clusterName", cluster or "")])
+    return check_ip(ip.strip()), port_of(str(port)), cluster_of(params, "clusterName")
+
+
+def optional_flag(params: Params, name: str) -> bool | None:
+    """A Spring `Boolean` request parameter: absent or blank is None; other words than these are a 400."""
+    raw = params.get(name, "").strip().lower()
+    if not raw:
+        return None
+    if raw in _SPRING_TRUE or raw in _SPRING_FALSE:
+        return raw in _SPRING_TRUE
+    raise NamingError(f"Param '{name}' must be true or false, not '{params.get(name)}'")

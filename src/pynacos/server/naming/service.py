@@ -21,6 +21,7 @@ from typing import Any
 from pynacos.server.naming.models import (
     DEFAULT_CLUSTER,
     ID_GENERATOR,
+    MAX_METADATA,
     ClusterConfig,
     HealthChecker,
     Instance,
@@ -34,6 +35,7 @@ from pynacos.server.naming.models import (
     ServiceKey,
     ServiceMissing,
     ServiceNotEmpty,
+    Target,
 )
 from pynacos.server.storage.naming import NamingStore
 
@@ -135,6 +137,39 @@ class NamingService:
         service.overrides[address] = current
         service.last_update = self.clock()
         self._changed(key)
+
+    def add_metadata(self, key: ServiceKey, targets: list[Target] | None, metadata: dict[str, str]) -> list[str]:
+        """`PUT /instance/metadata/batch`: add or overwrite override-metadata keys (registered keys stay)."""
+        return self._batch_metadata(key, targets, lambda current: {**current, **metadata})
+
+    def remove_metadata(self, key: ServiceKey, targets: list[Target] | None, names: Iterable[str]) -> list[str]:
+        """`DELETE /instance/metadata/batch`: drop override-metadata keys; registered keys cannot be removed."""
+        gone = set(names)
+        return self._batch_metadata(key, targets, lambda current: {k: v for k, v in current.items() if k not in gone})
+
+    def _batch_metadata(
+        self, key: ServiceKey, targets: list[Target] | None, change: Callable[[dict[str, str]], dict[str, str]]
+    ) -> list[str]:
+        """Apply `change` to the override metadata of the targets (None: every instance), all or nothing.
+
+        Unknown targets are skipped, as Nacos does. Every new map is computed and checked before any is
+        stored, so a refused request changes nothing; subscribers get one push for the whole batch.
+        """
+        service = self.services.get(key)
+        matched = self._batch_instances(service, targets) if service else []
+        if service is None or not matched:
+            return []
+        service.overrides.update(_changed_overrides(service, matched, change))
+        service.last_update = self.clock()
+        self._changed(key)
+        return [f"{i.ip}:{i.port}:unknown:{i.cluster}:{'ephemeral' if i.ephemeral else 'persist'}" for i in matched]
+
+    def _batch_instances(self, service: Service, targets: list[Target] | None) -> list[Instance]:
+        """The registered instances a batch names, in its order (repeats kept, as Nacos reports them)."""
+        if targets is None:
+            return list(service.instances.values())
+        by_target = {(i.ip, i.port, i.cluster): i for i in service.instances.values()}
+        return [by_target[t] for t in targets if t in by_target]
 
     def _override_of(self, service: Service, ip: str, port: int, cluster: str) -> Override:
         instance = next(i for i in service.instances.values() if (i.ip, i.port, i.cluster) == (ip, port, cluster))
@@ -329,6 +364,10 @@ class NamingService:
     def in_namespace(self, namespace: str) -> Iterable[Service]:
         return (s for k, s in sorted(self.services.items()) if k.namespace == namespace)
 
+    def namespaces(self) -> list[str]:
+        """Namespaces holding at least one service (Nacos's `getAllNamespaces`), sorted."""
+        return sorted({k.namespace for k in self.services})
+
     def instance_count(self) -> int:
         return sum(len(s.instances) for s in self.services.values())
 
@@ -341,6 +380,32 @@ def instance_id_generator(metadata: dict[str, str]) -> str | None:
     if not metadata:
         return "simple"
     return metadata.get(ID_GENERATOR)
+
+
+def _changed_overrides(
+    service: Service, matched: list[Instance], change: Callable[[dict[str, str]], dict[str, str]]
+) -> dict[str, Override]:
+    """The new overrides of a metadata batch, computed without touching the stored ones."""
+    updated: dict[str, Override] = {}
+    for instance in matched:
+        address = f"{instance.ip}:{instance.port}:{instance.cluster}"
+        current = updated.get(address) or service.overrides.get(address)
+        metadata = _bounded(instance, change(current.metadata if current else {}))
+        if current is not None or metadata:  # removing keys from no override must not create one
+            base = current or Override(instance.enabled, instance.weight)
+            updated[address] = replace(base, metadata=metadata)
+    return updated
+
+
+def _bounded(instance: Instance, metadata: dict[str, str]) -> dict[str, str]:
+    """Batch updates merge into the override, so it is capped as one request's metadata is (1024 chars):
+    repeated calls must not grow it without limit."""
+    if sum(len(k) + len(v) for k, v in metadata.items()) > MAX_METADATA:
+        raise NamingError(
+            f"Param 'metadata' is illegal, the override metadata of {instance.ip}:{instance.port} "
+            f"would exceed {MAX_METADATA} characters."
+        )
+    return metadata
 
 
 def _as_healthy(instance: Instance) -> Instance:
