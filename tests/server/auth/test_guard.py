@@ -19,7 +19,10 @@ OPEN_ROUTES = {
     "/v1/ns/ops/metrics",
     "/v2/ns/operator/metrics",
     "/v2/ns/ops/metrics",
-    "/v1/ns/health/checkers",  # the checker types and their defaults: constant, no auth in Nacos either
+    # open in Nacos too: constant data (checker types, selector types) and a liveness line
+    "/v1/ns/health/checkers",
+    "/v1/ns/service/selector/types",
+    "/v1/ns/health/server",
     "/v1/auth/login",
     "/v1/auth/users/login",
     "/v3/auth/user/login",

@@ -182,7 +182,7 @@ class NamingRoutes:
             route(f"{base}/health/checkers", "GET", self.checkers, PUBLIC),
             # no auth in Nacos; here any identity, as for the switches: the public routes are an audited short
             # list (test_guard), and probes have /v1/console/health/*
-            route(f"{base}/health/server", "GET", self.health_server, AUTHENTICATED),
+            route(f"{base}/health/server", "GET", self.health_server, PUBLIC),
             route(f"{base}/cluster", "PUT", self.update_cluster, NAMING_WRITE),
             route(f"{base}/service", "POST", self.create_service, NAMING_WRITE),
             route(f"{base}/service", "DELETE", self.delete_service, NAMING_WRITE),
@@ -192,7 +192,7 @@ class NamingRoutes:
             route(f"{base}/service/subscribers", "GET", self.subscribers, NAMING_READ),
             route(f"{base}/service/names", "GET", self.service_names, Secured("r", self.names_resources)),
             # no auth in Nacos; a constant, but the public routes stay an audited short list: any identity
-            route(f"{base}/service/selector/types", "GET", self.selector_types, AUTHENTICATED),
+            route(f"{base}/service/selector/types", "GET", self.selector_types, PUBLIC),
             route(f"{base}/catalog/services", "GET", self.catalog_services, NAMING_READ),
             route(f"{base}/catalog/instances", "GET", self.catalog_instances, NAMING_READ),
             route(f"{base}/catalog/service", "GET", self.catalog_service, NAMING_READ),
