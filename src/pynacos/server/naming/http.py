@@ -220,7 +220,7 @@ class NamingRoutes:
 
     async def update(self, call: Call) -> Response:
         key = p.service_key(call.params)
-        self.service.set_override(key, p.instance_of(call.params))
+        await self.service.set_override(key, p.instance_of(call.params))
         return ok()
 
     async def patch(self, call: Call) -> Response:
@@ -234,7 +234,7 @@ class NamingRoutes:
             changes["enabled"] = p.to_boolean(params.get("enabled"), True)
         if params.get("metadata") is not None:
             changes["metadata"] = p.metadata_of(params.get("metadata"))
-        self.service.patch_override(key, ip, port, p.cluster_of(params, "clusterName", "cluster"), changes)
+        await self.service.patch_override(key, ip, port, p.cluster_of(params, "clusterName", "cluster"), changes)
         return ok()
 
     def _detail(self, params: Params, clusters: tuple[str, ...]) -> dict[str, Any]:
@@ -330,7 +330,7 @@ class NamingRoutes:
         ips = [f"{i.ip}:{i.port}_{str(i.healthy).lower()}" for i in (service.instances.values() if service else [])]
         return http.json({"ips": ips})
 
-    def metadata_batch(self, params: Params, remove: bool) -> list[str]:
+    async def metadata_batch(self, params: Params, remove: bool) -> list[str]:
         """`/instance/metadata/batch`, shared by v1 and v2: the `updated` list of `ip:port:unknown:cluster:kind`.
 
         `consistencyType` is read by Nacos but selects nothing in 2.5.1 (a service holds one kind of
@@ -340,14 +340,14 @@ class NamingRoutes:
         metadata = p.metadata_of(p.required(params, "metadata"))
         targets = p.batch_targets(params.get("instances"))
         if remove:
-            return self.service.remove_metadata(key, targets, metadata)
-        return self.service.add_metadata(key, targets, metadata)
+            return await self.service.remove_metadata(key, targets, metadata)
+        return await self.service.add_metadata(key, targets, metadata)
 
     async def add_metadata(self, call: Call) -> Response:
-        return http.json({"updated": self.metadata_batch(call.params, remove=False)})
+        return http.json({"updated": await self.metadata_batch(call.params, remove=False)})
 
     async def remove_metadata(self, call: Call) -> Response:
-        return http.json({"updated": self.metadata_batch(call.params, remove=True)})
+        return http.json({"updated": await self.metadata_batch(call.params, remove=True)})
 
     async def set_health(self, call: Call) -> Response:
         params = call.params

@@ -63,7 +63,7 @@ class NamingRoutesV2:
 
     async def update(self, call: Call) -> Response:
         key = p.service_key(call.params)
-        self.service.set_override(key, p.instance_of(call.params, enable_alias=False, cluster_names=V2_CLUSTER))
+        await self.service.set_override(key, p.instance_of(call.params, enable_alias=False, cluster_names=V2_CLUSTER))
         return http.result("ok")
 
     async def detail(self, call: Call) -> Response:
@@ -77,17 +77,17 @@ class NamingRoutesV2:
         self.v1.subscribe(call, "port", "clusterName")
         return http.result(body)
 
-    def _batch(self, params: Params, remove: bool) -> Response:
+    async def _batch(self, params: Params, remove: bool) -> Response:
         for name in ("serviceName", "metadata"):  # the form's own check, before anything is parsed
             if not params.get(name, "").strip():
                 raise MissingParam(f"Required parameter '{name}' type String is not present")
-        return http.result({"updated": self.v1.metadata_batch(params, remove)})
+        return http.result({"updated": await self.v1.metadata_batch(params, remove)})
 
     async def add_metadata(self, call: Call) -> Response:
-        return self._batch(call.params, remove=False)
+        return await self._batch(call.params, remove=False)
 
     async def remove_metadata(self, call: Call) -> Response:
-        return self._batch(call.params, remove=True)
+        return await self._batch(call.params, remove=True)
 
     async def set_health(self, call: Call) -> Response:
         await self.v1.set_health(call)

@@ -118,36 +118,44 @@ class NamingService:
             service.last_update = self.clock()
         self._changed(key)
 
-    def set_override(self, key: ServiceKey, instance: Instance) -> None:
+    async def set_override(self, key: ServiceKey, instance: Instance) -> None:
         """`PUT /instance`: enabled, weight and metadata on top of what was registered."""
         service = self._existing(key, instance.ephemeral)
         address = f"{instance.ip}:{instance.port}:{instance.cluster}"
-        service.overrides[address] = Override(instance.enabled, instance.weight, dict(instance.metadata))
-        service.last_update = self.clock()
-        self._changed(key)
+        await self._store_overrides(
+            service, {address: Override(instance.enabled, instance.weight, dict(instance.metadata))}
+        )
 
-    def patch_override(self, key: ServiceKey, ip: str, port: int, cluster: str, changes: dict[str, Any]) -> None:
+    async def patch_override(self, key: ServiceKey, ip: str, port: int, cluster: str, changes: dict[str, Any]) -> None:
         service = self.services.get(key)
         if self.find(key, ip, port, cluster) is None or service is None:
             raise NamingNotFound("no matched ip found!")
         address = f"{ip}:{port}:{cluster}"
         current = service.overrides.get(address) or self._override_of(service, ip, port, cluster)
-        for name, value in changes.items():
-            setattr(current, name, value)
-        service.overrides[address] = current
-        service.last_update = self.clock()
-        self._changed(key)
+        await self._store_overrides(service, {address: replace(current, **changes)})
 
-    def add_metadata(self, key: ServiceKey, targets: list[Target] | None, metadata: dict[str, str]) -> list[str]:
+    async def _store_overrides(self, service: Service, overrides: dict[str, Override]) -> None:
+        """A persistent service's overrides are stored before they are shown (they survive a restart,
+        as its instances do); an ephemeral service's live in memory with its instances."""
+        async with self._lock:
+            if not service.ephemeral:
+                await self.store.save_overrides(service.key, overrides)
+            service.overrides.update(overrides)
+            service.last_update = self.clock()
+        self._changed(service.key)
+
+    async def add_metadata(self, key: ServiceKey, targets: list[Target] | None, metadata: dict[str, str]) -> list[str]:
         """`PUT /instance/metadata/batch`: add or overwrite override-metadata keys (registered keys stay)."""
-        return self._batch_metadata(key, targets, lambda current: {**current, **metadata})
+        return await self._batch_metadata(key, targets, lambda current: {**current, **metadata})
 
-    def remove_metadata(self, key: ServiceKey, targets: list[Target] | None, names: Iterable[str]) -> list[str]:
+    async def remove_metadata(self, key: ServiceKey, targets: list[Target] | None, names: Iterable[str]) -> list[str]:
         """`DELETE /instance/metadata/batch`: drop override-metadata keys; registered keys cannot be removed."""
         gone = set(names)
-        return self._batch_metadata(key, targets, lambda current: {k: v for k, v in current.items() if k not in gone})
+        return await self._batch_metadata(
+            key, targets, lambda current: {k: v for k, v in current.items() if k not in gone}
+        )
 
-    def _batch_metadata(
+    async def _batch_metadata(
         self, key: ServiceKey, targets: list[Target] | None, change: Callable[[dict[str, str]], dict[str, str]]
     ) -> list[str]:
         """Apply `change` to the override metadata of the targets (None: every instance), all or nothing.
@@ -159,9 +167,7 @@ class NamingService:
         matched = self._batch_instances(service, targets) if service else []
         if service is None or not matched:
             return []
-        service.overrides.update(_changed_overrides(service, matched, change))
-        service.last_update = self.clock()
-        self._changed(key)
+        await self._store_overrides(service, _changed_overrides(service, matched, change))
         return [f"{i.ip}:{i.port}:unknown:{i.cluster}:{'ephemeral' if i.ephemeral else 'persist'}" for i in matched]
 
     def _batch_instances(self, service: Service, targets: list[Target] | None) -> list[Instance]:

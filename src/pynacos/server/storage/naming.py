@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from pynacos.server.naming.models import ClusterConfig, HealthChecker, Instance, Service, ServiceKey
-from pynacos.server.storage.tables import naming_clusters, naming_services, persistent_instances
+from pynacos.server.naming.models import ClusterConfig, HealthChecker, Instance, Override, Service, ServiceKey
+from pynacos.server.storage.tables import naming_clusters, naming_overrides, naming_services, persistent_instances
 
 
 class NamingStore:
@@ -31,6 +31,10 @@ class NamingStore:
             for row in (await conn.execute(select(naming_clusters))).all():
                 if _key(row) in services:
                     services[_key(row)].clusters[row.cluster_name] = _cluster(row.config)
+            for row in (await conn.execute(select(naming_overrides))).all():
+                if _key(row) in services:
+                    override = Override(row.enabled, row.weight, json.loads(row.metadata))
+                    services[_key(row)].overrides[row.address] = override
         return list(services.values())
 
     async def save_service(self, service: Service) -> None:
@@ -42,6 +46,24 @@ class NamingStore:
             await conn.execute(delete(naming_services).where(naming_services.c.service_hash == _hash(*key)))
             await conn.execute(delete(persistent_instances).where(persistent_instances.c.service_hash == _hash(*key)))
             await conn.execute(delete(naming_clusters).where(naming_clusters.c.service_hash == _hash(*key)))
+            await conn.execute(delete(naming_overrides).where(naming_overrides.c.service_hash == _hash(*key)))
+
+    async def save_overrides(self, key: ServiceKey, overrides: dict[str, Override]) -> None:
+        """Overrides of a persistent service's instances, by `ip:port:cluster`, in one transaction."""
+        async with self.engine.begin() as conn:
+            for address, override in overrides.items():
+                override_hash = _hash(*key, address)
+                await conn.execute(delete(naming_overrides).where(naming_overrides.c.override_hash == override_hash))
+                await conn.execute(
+                    insert(naming_overrides).values(
+                        override_hash=override_hash,
+                        **_key_values(key),
+                        address=address,
+                        enabled=override.enabled,
+                        weight=override.weight,
+                        metadata=json.dumps(override.metadata),
+                    )
+                )
 
     async def save_cluster(self, service: Service, name: str, config: ClusterConfig) -> None:
         """The cluster's check configuration, with its service (so both come back after a restart)."""

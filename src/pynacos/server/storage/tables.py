@@ -292,3 +292,19 @@ naming_clusters = Table(
     Column("cluster_name", String(128), nullable=False),
     Column("config", Text, nullable=False),
 )
+
+# `PUT /instance`, PATCH and metadata-batch overrides of persistent services' instances, keyed by
+# `ip:port:cluster` as in memory (ephemeral instances' overrides live and die with them in memory).
+naming_overrides = Table(
+    "pynacos_naming_override",
+    metadata,
+    Column("override_hash", String(64), primary_key=True),
+    Column("service_hash", String(64), nullable=False, index=True),
+    Column("namespace_id", String(128), nullable=False),
+    Column("group_name", String(128), nullable=False),
+    Column("service_name", String(512), nullable=False),
+    Column("address", String(256), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("weight", Float, nullable=False),
+    Column("metadata", Text, nullable=False),
+)

@@ -1,0 +1,44 @@
+"""Overrides of persistent instances (`PUT /instance`, PATCH, metadata batch) survive a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from pynacos.server.settings import Settings
+from tests.conftest import asgi_client, started
+
+NS = "/v1/ns"
+PERSISTENT = {"serviceName": "db", "ip": "10.0.0.5", "port": "3306", "ephemeral": "false"}
+
+
+async def catalog(client: httpx.AsyncClient) -> list[dict[str, object]]:
+    params = {"serviceName": "db", "clusterName": "DEFAULT", "pageNo": "1", "pageSize": "10"}
+    listed: list[dict[str, object]] = (await client.get(f"{NS}/catalog/instances", params=params)).json()["list"]
+    return listed
+
+
+async def test_overrides_of_persistent_instances_survive_a_restart(tmp_path: Path) -> None:
+    settings = Settings(home=str(tmp_path))
+    app = await started(settings)
+    async with asgi_client(app) as client:
+        assert (await client.post(f"{NS}/instance", params=PERSISTENT)).text == "ok"
+        update = {**PERSISTENT, "weight": "3", "enabled": "false", "metadata": '{"zone":"a"}'}
+        assert (await client.put(f"{NS}/instance", params=update)).text == "ok"
+        patch = {**PERSISTENT, "weight": "4"}
+        assert (await client.patch(f"{NS}/instance", params=patch)).text == "ok"
+        batch = {"serviceName": "db", "metadata": '{"rack":"r1"}', "consistencyType": "persist"}
+        assert (await client.put(f"{NS}/instance/metadata/batch", params=batch)).json()["updated"]
+        ephemeral = {"serviceName": "web", "ip": "10.0.0.6", "port": "80"}
+        await client.post(f"{NS}/instance", params=ephemeral)
+        await client.put(f"{NS}/instance", params={**ephemeral, "weight": "2"})
+    await app.stop()
+    app = await started(settings)
+    async with asgi_client(app) as client:
+        [instance] = await catalog(client)
+        assert (instance["weight"], instance["enabled"]) == (4.0, False)
+        assert instance["metadata"] == {"zone": "a", "rack": "r1"}
+        web = await client.get(f"{NS}/instance/list", params={"serviceName": "web"})
+        assert web.json()["hosts"] == []  # ephemeral: gone with the process, its override with it
+    await app.stop()
