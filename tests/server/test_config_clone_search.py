@@ -46,7 +46,7 @@ async def test_clone_refusals(client: httpx.AsyncClient) -> None:
     await create_namespace(client, "dev")
     unknown = await client.post(CFG, params=CLONE, json=[{"cfgId": 999}])
     assert unknown.json() == {"code": 100005, "message": "导入的文件数据为空", "data": {"succCount": 0}}
-    for body in (b"{", b'{"cfgId":1}', b'[{"cfgId":"1"}]'):
+    for body in (b"{", b'{"cfgId":1}', b'[{"cfgId":"x1"}]', b'[{"cfgId":true}]'):
         bad = await client.post(CFG, params=CLONE, content=body, headers={"Content-Type": "application/json"})
         assert bad.status_code == 400
     assert (await client.get(CFG, params={"dataId": "a.yaml", "group": GROUP, "tenant": "dev"})).status_code == 404

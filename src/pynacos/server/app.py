@@ -100,14 +100,13 @@ class NacosApp:
 
     def _build_router(self, push: UdpPush) -> Router:
         s = self.settings
-        guard = self.auth.guard
-        transfer = ConfigTransfer(self.configs, self.namespaces.exists, lambda call, r: guard.permits(call, r, "r"))
+        transfer = ConfigTransfer(self.configs, self.namespaces.exists, self.auth.guard.permits)
         naming_v1 = NamingRoutes(self.naming, self.namespaces.exists, push, s.port)
         routes = [
             *OpsRoutes(s, self.metrics, self.is_ready, self.auth.guard.state).routes(),
             *self.auth.routes(),
             *ConfigRoutes(self.configs, self.hub, transfer, self.metrics.blur_searches.inc).routes(),
-            *ConfigRoutesV2(self.configs, self.metrics.blur_searches.inc).routes(),
+            *ConfigRoutesV2(self.configs).routes(),
             *NamespaceRoutes(self.namespaces, self.configs.count, s.default_tenant_quota).routes(),
             *naming_v1.routes(),
             *NamingRoutesV2(naming_v1).routes(),

@@ -212,7 +212,7 @@ class Metrics:
         )
         self.blur_searches = Counter(
             "pynacos_config_blur_searches",
-            "Config blur searches (v1 search=blur, v2 searchDetail).",
+            "Config blur searches (v1 search=blur; Nacos does not count v2 searchDetail).",
             registry=self.registry,
         )
         self.health_checks = Counter(

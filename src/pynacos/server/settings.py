@@ -301,7 +301,7 @@ class Settings:
     naming_active_checks: bool = option(
         False,
         "pynacos.naming.health.active.enabled",
-        "The server checks persistent instances itself (TCP/HTTP/MYSQL, per cluster) as Nacos does. Off by "
+        "The server checks persistent instances itself (TCP or HTTP, per cluster) as Nacos does. Off by "
         "default: the checks connect to addresses that clients register.",
         env="PYNACOS_NAMING_ACTIVE_CHECKS",
         parse=parse_bool,

@@ -26,3 +26,32 @@ async def test_clone_cannot_copy_configs_the_caller_cannot_read(
     assert copied.json()["data"]["succCount"] == 1
     into_prod = await client.post(CFG, params={**target, "tenant": "prod"}, json=[{"cfgId": ids["own.properties"]}])
     assert into_prod.status_code == 403
+
+
+async def test_clone_writes_where_write_was_checked_and_only_keys_the_caller_may_write(
+    app: NacosApp, client: httpx.AsyncClient, admin_token: str
+) -> None:
+    """A blank `tenant` with `namespaceId=dev` clones into dev (the namespace checked), and a body naming a
+    group the caller may not write is refused whole, whatever group the query names."""
+    await app.namespaces.create("dev", "dev", None)
+    accounts = app.auth.accounts
+    await accounts.create_user("u2", "User-Passw0rd!")
+    await accounts.add_role("dev-g", "u2")
+    await accounts.add_permission("dev-g", "dev:G:*", "rw")
+    token = (await client.post("/v1/auth/login", data={"username": "u2", "password": "User-Passw0rd!"})).json()
+    user = token["accessToken"]
+    source = {"dataId": "s.properties", "group": "G", "tenant": "dev"}
+    await client.post(CFG, data={**source, "content": "v", "accessToken": admin_token})
+    public = {"dataId": "s.properties", "group": "G"}
+    await client.post(CFG, data={**public, "content": "public original", "accessToken": admin_token})
+    cfg_id = str(next(c.id for c in app.configs.all() if c.key.tenant == "dev"))
+    aliased = {"clone": "true", "tenant": "", "namespaceId": "dev", "policy": "OVERWRITE", "accessToken": user}
+    aliased |= {"group": "G", "dataId": "copy.properties"}  # the route's own check reads these
+    copied = await client.post(CFG, params=aliased, json=[{"cfgId": cfg_id, "dataId": "copy.properties"}])
+    assert copied.json()["data"]["succCount"] == 1  # a string cfgId, as the console sends it
+    assert app.configs.get(ConfigKey("dev", "G", "copy.properties")) is not None
+    assert app.configs.get(ConfigKey("", "G", "copy.properties")) is None
+    elsewhere = {**aliased, "dataId": "x"}
+    refused = await client.post(CFG, params=elsewhere, json=[{"cfgId": cfg_id, "group": "OTHER"}])
+    assert refused.status_code == 403
+    assert app.configs.get(ConfigKey("dev", "OTHER", "s.properties")) is None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -47,9 +46,8 @@ def key_v2(call: Call) -> ConfigKey:
 
 
 class ConfigRoutesV2:
-    def __init__(self, service: ConfigService, on_blur_search: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, service: ConfigService) -> None:
         self.service = service
-        self.on_blur_search = on_blur_search
 
     def routes(self) -> list[Route]:
         return [
@@ -95,10 +93,7 @@ class ConfigRoutesV2:
         p = call.params
         content = p.required("config_detail")
         blur = p.text("search", "blur") != "accurate"
-        page = search_page(self.service, p, blur=blur, content=content)
-        if blur:
-            self.on_blur_search()
-        return http.json(page)
+        return http.json(search_page(self.service, p, blur=blur, content=content))
 
     async def history_list(self, call: Call) -> Response:
         key = key_from(call.params)

@@ -25,7 +25,7 @@ from pynacos.server.auth.policy import namespaced
 from pynacos.server.config import validation
 from pynacos.server.config.models import Config, ConfigKey, Publish
 from pynacos.server.config.service import ConfigService, Search
-from pynacos.server.errors import BadRequest, NacosError
+from pynacos.server.errors import AuthFailed, BadRequest, NacosError
 from pynacos.server.http import Call, Params
 from pynacos.server.namespaces.service import normalise
 
@@ -57,17 +57,17 @@ class ImportPlan:
     unrecognized: list[str] = field(default_factory=list)
 
 
-#: may this call read these resources (`ns:group:config/dataId`)? (the auth guard's answer)
-Readable = Callable[[Call, list[str]], bool]
+#: may this call do action "r" or "w" on these resources (`ns:group:config/dataId`)? (the auth guard's answer)
+Permits = Callable[[Call, list[str], str], bool]
 
 
 class ConfigTransfer:
     def __init__(
-        self, service: ConfigService, namespace_exists: Any, readable: Readable = lambda call, r: True
+        self, service: ConfigService, namespace_exists: Any, permits: Permits = lambda call, r, a: True
     ) -> None:
         self.service = service
         self.namespace_exists = namespace_exists
-        self.readable = readable
+        self.permits = permits
 
     def export_response(self, params: Params, v2: bool) -> Response:
         ids = validation.parse_ids(params.text("ids"))
@@ -104,6 +104,7 @@ class ConfigTransfer:
         plan = parse_zip(upload, tenant)
         if not plan.items:
             raise ImportRejected(100005, "导入的文件数据为空", {"succCount": 0})
+        self._check_writable(call, plan)
         src_user = p.optional("src_user") or (call.principal.username if call.principal else None)
         return await self._apply(plan, policy, src_user, call.client_ip)
 
@@ -121,16 +122,25 @@ class ConfigTransfer:
         if not picks:
             raise ImportRejected(100006, "没有选择任何配置", {"succCount": 0})
         policy = _policy_of(p)
-        tenant = normalise(p.required("tenant"))
+        p.required("tenant")
+        tenant = normalise(p.namespace())  # the namespace the caller was authorised on, whatever alias named it
         validation.check_namespace(tenant)
         if tenant and not self.namespace_exists(tenant):
             raise ImportRejected(100001, "目标 namespace 不存在", {"succCount": 0})
-        sources = [c for c in self.service.by_ids_anywhere(picks) if self.readable(call, [resource_of(c.key)])]
+        sources = [c for c in self.service.by_ids_anywhere(picks) if self.permits(call, [resource_of(c.key)], "r")]
         if not sources:
             raise ImportRejected(100005, "导入的文件数据为空", {"succCount": 0})
         plan = ImportPlan([_clone_item(source, picks[source.id], tenant) for source in sources])
+        self._check_writable(call, plan)
         src_user = p.optional("src_user") or (call.principal.username if call.principal else None)
         return await self._apply(plan, policy, src_user, call.client_ip)
+
+    def _check_writable(self, call: Call, plan: ImportPlan) -> None:
+        """The route's policy saw only the query's group and dataId; the zip or the clone body names the
+        keys actually written, and each must be writable, or nothing is written (403)."""
+        denied = [item.key for item in plan.items if not self.permits(call, [resource_of(item.key)], "w")]
+        if denied:
+            raise AuthFailed("authorization failed!")
 
     async def _apply(self, plan: ImportPlan, policy: str, src_user: str | None, ip: str) -> dict[str, Any]:
         requests = [_publish_of(item, src_user, ip) for item in plan.items]
@@ -193,6 +203,8 @@ async def _clone_picks(call: Call) -> dict[int, dict[str, str]]:
         if entry is None:
             continue
         cfg_id = entry.get("cfgId") if isinstance(entry, dict) else None
+        if isinstance(cfg_id, str) and cfg_id.isascii() and cfg_id.isdigit():
+            cfg_id = int(cfg_id)  # the console sends ids as the strings the server lists them as
         if isinstance(cfg_id, bool) or not isinstance(cfg_id, int):
             raise BadRequest("every clone entry needs a numeric cfgId")
         names = {k: v for k, v in entry.items() if k in ("dataId", "group") and isinstance(v, str) and v.strip()}

@@ -180,8 +180,7 @@ class NamingRoutes:
             route(f"{base}/health/instance", "PUT", self.set_health, NAMING_WRITE),
             route(f"{base}/health", "PUT", self.set_health, NAMING_WRITE),
             route(f"{base}/health/checkers", "GET", self.checkers, PUBLIC),
-            # no auth in Nacos; here any identity, as for the switches: the public routes are an audited short
-            # list (test_guard), and probes have /v1/console/health/*
+            # open as in Nacos (a liveness line); test_guard keeps the list of open routes
             route(f"{base}/health/server", "GET", self.health_server, PUBLIC),
             route(f"{base}/cluster", "PUT", self.update_cluster, NAMING_WRITE),
             route(f"{base}/service", "POST", self.create_service, NAMING_WRITE),
@@ -191,8 +190,7 @@ class NamingRoutes:
             route(f"{base}/service/list", "GET", self.list_services, NAMING_READ),
             route(f"{base}/service/subscribers", "GET", self.subscribers, NAMING_READ),
             route(f"{base}/service/names", "GET", self.service_names, Secured("r", self.names_resources)),
-            # no auth in Nacos; a constant, but the public routes stay an audited short list: any identity
-            route(f"{base}/service/selector/types", "GET", self.selector_types, PUBLIC),
+            route(f"{base}/service/selector/types", "GET", self.selector_types, PUBLIC),  # a constant, open in Nacos
             route(f"{base}/catalog/services", "GET", self.catalog_services, NAMING_READ),
             route(f"{base}/catalog/instances", "GET", self.catalog_instances, NAMING_READ),
             route(f"{base}/catalog/service", "GET", self.catalog_service, NAMING_READ),
