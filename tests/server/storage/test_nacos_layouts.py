@@ -219,17 +219,20 @@ async def test_beta_and_tag_versions_of_nacos_2_4_are_copied_into_config_info_gr
                 "/v1/cs/configs", data={**APP, "content": "b2"}, headers={"betaIps": "10.0.0.8"}
             )
             assert published.text == "true"
+            assert (await other.delete("/v1/cs/configs", params={**APP, "tag": "blue"})).text == "true"
     finally:
         await app.stop()
     assert "copied 2 beta/tag versions" in caplog.text
-    again = await start(backend)  # the newer gray row is not overwritten by the legacy one
+    again = await start(backend)  # the newer gray row wins over the legacy one; the stopped tag stays stopped
     try:
-        async with asgi_client(again, "10.0.0.8") as beta:
+        async with asgi_client(again, "10.0.0.8") as beta, asgi_client(again) as other:
             assert (await beta.get("/v1/cs/configs", params=APP)).text == "b2"
+            assert (await other.get("/v1/cs/configs", params={**APP, "tag": "blue"})).status_code == 404
     finally:
         await again.stop()
     rows = await raw_rows(backend, "SELECT gray_name, src_user FROM config_info_gray ORDER BY gray_name")
-    assert rows == [("beta", None), ("tag_blue", "nacos_auto_migrate")]
+    assert rows == [("beta", None)]
+    assert await raw_rows(backend, "SELECT tag_id FROM config_info_tag") == []
 
 
 async def test_tables_pynacos_cannot_read_stop_start_up_with_a_sentence(tmp_path: Path) -> None:

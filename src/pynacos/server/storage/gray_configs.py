@@ -16,7 +16,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import MetaData, Table, delete, insert, inspect, select, update
+from sqlalchemy import Delete, MetaData, Table, column, delete, insert, inspect, select, table, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -31,6 +31,8 @@ log = logging.getLogger("pynacos.storage")
 class GrayStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        #: the pre-2.5 tables this database has (found by `migrate_legacy`)
+        self.legacy_tables: frozenset[str] = frozenset()
 
     async def load_all(self) -> list[GrayConfig]:
         """Every gray version with a known rule; of a public one stored under both '' and 3.x's
@@ -55,7 +57,8 @@ class GrayStore:
     async def migrate_legacy(self) -> int:
         """Copy newer rows of the pre-2.5 beta/tag tables into `config_info_gray`; returns how many."""
         async with self.engine.begin() as conn:
-            moved = await conn.run_sync(_migrate_legacy)
+            self.legacy_tables = frozenset(await conn.run_sync(_legacy_tables))
+            moved = await conn.run_sync(_migrate_legacy, self.legacy_tables)
         if moved:
             log.info("copied %d beta/tag versions from config_info_beta/config_info_tag into config_info_gray", moved)
         return moved
@@ -75,8 +78,13 @@ class GrayStore:
             await self._history(conn, old, "U", old.id, new.modified, new.src_user, new.src_ip)
 
     async def delete(self, old: GrayConfig, when: datetime, src_user: str | None, src_ip: str | None) -> None:
+        """The gray row, and its pre-2.5 twin if there is one: left behind, it would be copied back at the
+        next start (Nacos 2.5 deletes both too)."""
         async with self.engine.begin() as conn:
             await conn.execute(delete(config_info_gray).where(config_info_gray.c.id == old.id))
+            twin = _legacy_twin(old, self.legacy_tables)
+            if twin is not None:
+                await conn.execute(twin)
             await self._history(conn, old, "D", old.id, when, src_user, src_ip)
 
     async def _history(
@@ -113,9 +121,24 @@ class GrayStore:
         await conn.execute(insert(his_config_info).values(schema.values(his_config_info, row)))
 
 
-def _migrate_legacy(conn: Connection) -> int:
-    present = set(inspect(conn).get_table_names())
-    legacy = [name for name in ("config_info_beta", "config_info_tag") if name in present]
+def _legacy_tables(conn: Connection) -> set[str]:
+    return set(inspect(conn).get_table_names()) & {"config_info_beta", "config_info_tag"}
+
+
+def _legacy_twin(gray: GrayConfig, legacy: frozenset[str]) -> Delete | None:
+    """The DELETE of the pre-2.5 row holding the same beta or tag version, when that table exists."""
+    name = "config_info_beta" if gray.rule.type == BETA else "config_info_tag"
+    if name not in legacy:
+        return None
+    columns = ["data_id", "group_id", "tenant_id"] + (["tag_id"] if gray.rule.type == TAG else [])
+    twin = table(name, *(column(c) for c in columns))
+    same = [twin.c.data_id == gray.key.data_id, twin.c.group_id == gray.key.group, twin.c.tenant_id == gray.key.tenant]
+    if gray.rule.type == TAG:
+        same.append(twin.c.tag_id == gray.rule.expr)
+    return delete(twin).where(*same)
+
+
+def _migrate_legacy(conn: Connection, legacy: frozenset[str]) -> int:
     if not legacy:
         return 0
     gray = config_info_gray.c
@@ -124,9 +147,9 @@ def _migrate_legacy(conn: Connection) -> int:
         for row in conn.execute(select(gray.tenant_id, gray.group_id, gray.data_id, gray.gray_name, gray.gmt_modified))
     }
     moved = 0
-    for name in legacy:
-        table = Table(name, MetaData(), autoload_with=conn)
-        for row in conn.execute(select(table)).mappings():
+    for name in sorted(legacy):
+        reflected = Table(name, MetaData(), autoload_with=conn)
+        for row in conn.execute(select(reflected)).mappings():
             rule = _legacy_rule(name, row)
             key = (row["tenant_id"] or "", row["group_id"], row["data_id"], rule.name)
             if key in newest and newest[key] >= row["gmt_modified"]:
