@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from pynacos.server.app import NacosApp
+from pynacos.server.config.gray import BETA, BETA_PRIORITY, GrayRule
 from pynacos.server.settings import Settings
 from tests.conftest import asgi_client, started
 from tests.server.support import CFG, GROUP, publish
@@ -216,3 +217,17 @@ async def test_v2_publishes_and_reads_gray_versions(clients: tuple[httpx.AsyncCl
     assert (await other.delete("/v2/cs/config", params={**form, "tag": "blue"})).json()["data"] is True
     assert (await other.get("/v2/cs/config", params={**form, "tag": "blue"})).status_code == 404
     assert (await other.get("/v2/cs/config", params=form)).json()["data"] == "formal"
+
+
+@pytest.mark.parametrize(
+    ("beta_ips", "client_ip", "served"),
+    [
+        ("0:0:0:0:0:0:0:1", "::1", True),  # Java's spelling of an IPv6 address
+        ("10.0.0.1", "::ffff:10.0.0.1", True),  # a client reaching a dual-stack listener
+        ("10.0.0.1,10.0.0.2", "10.0.0.2", True),
+        ("10.0.0.1", "10.0.0.10", False),
+        ("db.internal,10.0.0.1", "10.0.0.1", True),  # a stored non-address entry (a Nacos-written row) is skipped
+    ],
+)
+def test_beta_ips_are_compared_as_addresses(beta_ips: str, client_ip: str, served: bool) -> None:
+    assert GrayRule(BETA, beta_ips, BETA_PRIORITY).matches(client_ip, None) is served

@@ -22,7 +22,7 @@ from pynacos.server.settings import Settings
 from tests.conftest import asgi_client, started
 
 NS = "/v1/ns"
-LOOPBACK_ALLOWED = ("0.0.0.0/0", "::/0", "127.0.0.1/32")
+LOOPBACK_ALLOWED = ("127.0.0.1/32",)  # the tests dial nothing but their own listeners
 
 
 # -- target policy and verdicts (pure) --------------------------------------------------------------
@@ -41,6 +41,14 @@ LOOPBACK_ALLOWED = ("0.0.0.0/0", "::/0", "127.0.0.1/32")
         ("224.0.0.1", False),
         ("::ffff:169.254.169.254", False),
         ("::ffff:10.1.2.3", True),
+        ("100.100.100.200", False),  # Alibaba Cloud metadata
+        ("fd00:ec2::254", False),  # AWS metadata over IPv6
+        ("::127.0.0.1", False),  # IPv4-compatible
+        ("::ffff:0:127.0.0.1", False),  # SIIT
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+        ("64:ff9b::a01:203", True),  # NAT64 of 10.1.2.3
+        ("2002:7f00:1::1", False),  # 6to4 of 127.0.0.1
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo
     ],
 )
 def test_default_targets_guard_loopback_link_local_and_multicast(address: str, permitted: bool) -> None:
@@ -294,6 +302,25 @@ async def test_manual_health_needs_a_none_checker_and_survives_a_restart(tmp_pat
     await app.stop()
 
 
+async def test_manual_health_is_judged_by_the_instance_s_own_cluster(tmp_path: Path) -> None:
+    """Naming another cluster in the request does not get past the checker of the instance's cluster."""
+    app = await checking_app(tmp_path)
+    async with asgi_client(app) as client:
+        await register_persistent(client, 9, ip="10.0.0.9")  # cluster DEFAULT: TCP, checked
+        none = {"checkPort": "80", "useInstancePort4Check": "true", "healthChecker": '{"type":"NONE"}'}
+        assert (
+            await client.put(f"{NS}/cluster", params={"serviceName": "db", "clusterName": "c1", **none})
+        ).text == "ok"
+        manual = {"serviceName": "db", "ip": "10.0.0.9", "port": "9", "healthy": "false", "clusterName": "c1"}
+        refused = await client.put(f"{NS}/health/instance", params=manual)
+        assert (refused.status_code, refused.text) == (
+            400,
+            "health check is still working, service: DEFAULT_GROUP@@db, cluster: DEFAULT",
+        )
+        assert await health_of(client, "10.0.0.9") is True
+    await app.stop()
+
+
 # -- the routes ------------------------------------------------------------------------------------
 
 
@@ -313,6 +340,13 @@ async def test_without_active_checks_clusters_show_none_and_manual_health_works(
     manual = {"serviceName": "db", "ip": "10.0.0.9", "port": "9", "healthy": "false"}
     assert (await client.put(f"{NS}/health/instance", params=manual)).text == "ok"
     assert await health_of(client, "10.0.0.9") is False
+    tcp = {"checkPort": "80", "useInstancePort4Check": "true", "healthChecker": '{"type":"TCP"}'}
+    assert (
+        await client.put(f"{NS}/cluster", params={"serviceName": "db", "clusterName": "DEFAULT", **tcp})
+    ).text == "ok"
+    # a TCP checker nobody runs must not lock the health: with active checks off, manual health still works
+    assert (await client.put(f"{NS}/health/instance", params={**manual, "healthy": "true"})).text == "ok"
+    assert await health_of(client, "10.0.0.9") is True
     switches = (await client.get(f"{NS}/operator/switches")).json()
     assert switches["healthCheckEnabled"] is False
 

@@ -9,6 +9,7 @@ that matches no gray version gets the formal config.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 from collections.abc import Iterable
@@ -52,8 +53,15 @@ class GrayRule:
 
     def matches(self, client_ip: str, tag: str | None) -> bool:
         if self.type == BETA:
-            return client_ip in self.expr.split(",")
+            address = _address(client_ip)
+            return address is not None and address in self._beta_addresses
         return tag is not None and tag == self.expr
+
+    @functools.cached_property
+    def _beta_addresses(self) -> frozenset[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+        """Compared as addresses, so Java's `0:0:0:0:0:0:0:1` and a dual-stack `::ffff:10.0.0.1` match."""
+        found = (_address(item.strip()) for item in self.expr.split(","))
+        return frozenset(address for address in found if address is not None)
 
     def stored(self) -> str:
         """The `gray_rule` column, in Gson's field order."""
@@ -70,6 +78,15 @@ class GrayRule:
             info["src_user"] = src_user
         info["gray_rule"] = json.dumps(rule, separators=(",", ":"))
         return json.dumps(info, separators=(",", ":"))
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return mapped or address
 
 
 def parse_stored_rule(text: str) -> GrayRule | None:

@@ -39,20 +39,30 @@ CHECK_TIMES = 3
 CONNECT_TIMEOUT = 0.5
 CONCURRENCY = 64
 TICK_SECONDS = 0.25
-#: never checked unless a listed block lies inside one of these
+#: never checked unless a listed block lies inside one of these: "this network", loopback, link-local
+#: (AWS/GCP/Azure metadata), Alibaba Cloud's and AWS's IPv6 metadata addresses, multicast, broadcast,
+#: and Teredo (which tunnels to an address hidden in the IPv6 one)
 GUARDED: tuple[IpNetwork, ...] = tuple(
     ipaddress.ip_network(block)
     for block in (
         "0.0.0.0/8",
         "127.0.0.0/8",
         "169.254.0.0/16",
+        "100.100.100.200/32",
         "224.0.0.0/4",
         "255.255.255.255/32",
         "::/128",
         "::1/128",
         "fe80::/10",
+        "fd00:ec2::254/128",
         "ff00::/8",
+        "2001::/32",
     )
+)
+#: IPv6 blocks whose last 32 bits are an IPv4 address a connection may end up at: IPv4-compatible,
+#: SIIT (`::ffff:0:a.b.c.d`) and NAT64 (well-known and local-use prefixes)
+EMBEDDING_IPV4: tuple[ipaddress.IPv6Network, ...] = tuple(
+    ipaddress.IPv6Network(block) for block in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48")
 )
 
 
@@ -127,13 +137,29 @@ class TargetPolicy:
         self.allowed = tuple(ipaddress.ip_network(block, strict=False) for block in blocks)
 
     def permits(self, address: IpAddress) -> bool:
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
+        """The address, and any IPv4 address inside it (mapped, 6to4, NAT64, ...), must each be allowed."""
+        return all(self._permits_one(each) for each in _and_embedded(address))
+
+    def _permits_one(self, address: IpAddress) -> bool:
         allowing = [block for block in self.allowed if address in block]
         guards = [guard for guard in GUARDED if address in guard]
         if not guards:
             return bool(allowing)
         return any(_inside(block, guard) for block in allowing for guard in guards)
+
+
+def _and_embedded(address: IpAddress) -> list[IpAddress]:
+    """An IPv4-mapped address is its IPv4 address; other IPv6 forms that carry one are checked as both."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return [address]
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    found: list[IpAddress] = [address]
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if any(address in block for block in EMBEDDING_IPV4):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
 
 
 def _inside(block: IpNetwork, guard: IpNetwork) -> bool:
@@ -178,7 +204,8 @@ class Probes:
 
     async def http_check(self, checker: HealthChecker, address: IpAddress, port: int, host: str) -> Result:
         literal = f"[{address}]" if address.version == 6 else str(address)
-        headers = {"Host": f"{host}:{port}", **checker.header_map()}
+        host_part = f"[{host}]" if ":" in host else host
+        headers = {"Host": f"{host_part}:{port}", **checker.header_map()}
         started = time.monotonic()
         try:
             async with self.http.stream("GET", f"http://{literal}:{port}{checker.path or '/'}", headers=headers) as got:

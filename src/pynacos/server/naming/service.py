@@ -241,14 +241,16 @@ class NamingService:
         return 10200
 
     async def set_health(self, key: ServiceKey, cluster: str, ip: str, port: int, healthy: bool) -> None:
-        """`PUT /health/instance`: only where nothing checks the cluster (its checker is NONE).
-
-        An unknown instance, or an ephemeral one, is ignored (Nacos answers `ok`).
-        """
+        """`PUT /health/instance`: refused while a checker runs on the instance's cluster (Nacos's rule; with
+        active checks off nothing runs). An unknown or ephemeral instance is ignored (Nacos answers `ok`)."""
         service = self.services.get(key)
-        if service is None or self.cluster_config(service, cluster).checker.type != "NONE":
-            raise NamingError(f"health check is still working, service: {key.grouped}, cluster: {cluster}")
-        await self.record_health(key, ip, port, healthy)
+        instance = service.instances.get((ip, port, False)) if service else None
+        if self.active_checks:
+            checked = instance.cluster if instance else cluster  # Nacos reads the parameter's cluster
+            if service is None or self.cluster_config(service, checked).checker.type != "NONE":
+                raise NamingError(f"health check is still working, service: {key.grouped}, cluster: {checked}")
+        if instance is not None:
+            await self.record_health(key, ip, port, healthy)
 
     async def record_health(self, key: ServiceKey, ip: str, port: int, healthy: bool) -> None:
         """A persistent instance's health, stored before it is shown (it survives a restart)."""
