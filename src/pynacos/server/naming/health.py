@@ -107,16 +107,16 @@ class CheckState:
     running: bool = False
     refusal_logged: bool = False
 
-    def verdict(self, outcome: Outcome, healthy: bool) -> bool | None:
-        """The instance's new health when this result flips it, else None."""
+    def verdict(self, outcome: Outcome, healthy: bool, times: int = CHECK_TIMES) -> bool | None:
+        """The instance's new health when this result flips it (after `times` in a row), else None."""
         if outcome is Outcome.OK:
             self.failures = 0
             self.oks += 1
-            flip = not healthy and self.oks >= CHECK_TIMES
+            flip = not healthy and self.oks >= times
         else:
             self.oks = 0
             self.failures += 1
-            flip = healthy and (outcome is Outcome.FAIL_NOW or self.failures >= CHECK_TIMES)
+            flip = healthy and (outcome is Outcome.FAIL_NOW or self.failures >= times)
         if not flip:
             return None
         self.oks = self.failures = 0
@@ -272,6 +272,8 @@ class ActiveHealthChecks:
             await self.probes.close()
 
     def start_due_checks(self) -> None:
+        if not self.naming.switches.health_check_enabled:  # the `check` switch pauses checking
+            return
         now = self.clock()
         seen: set[tuple[ServiceKey, str, int]] = set()
         for service, instance in self.naming.persistent_instances():
@@ -352,7 +354,7 @@ class ActiveHealthChecks:
         current = service.instances.get((ip, port, False)) if service else None
         if current is None:
             return
-        healthy = state.verdict(result.outcome, current.healthy)
+        healthy = state.verdict(result.outcome, current.healthy, self.naming.switches.check_times)
         if healthy is None:
             return
         await self.naming.record_health(key, ip, port, healthy)

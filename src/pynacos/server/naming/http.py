@@ -31,6 +31,7 @@ from pynacos.server.routing import Route, route
 
 NAMING_READ = Secured("r", p.naming_resources)
 NAMING_WRITE = Secured("w", p.naming_resources)
+SWITCHES_WRITE = Secured("w", resource="naming/switches")  # a fixed resource: admins only
 SWITCHES: dict[str, Any] = {
     "masters": None,
     "adWeightMap": {},
@@ -73,9 +74,9 @@ _JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 @functools.lru_cache(maxsize=64)
-def _beat_answer(interval: int, code: int) -> bytes:
+def _beat_answer(interval: int, code: int, light: bool) -> bytes:
     """Beats are the busiest route: their few possible answers are encoded once."""
-    return orjson.dumps({"clientBeatInterval": interval, "code": code, "lightBeatEnabled": True})
+    return orjson.dumps({"clientBeatInterval": interval, "code": code, "lightBeatEnabled": light})
 
 
 def ok() -> Response:
@@ -198,7 +199,15 @@ class NamingRoutes:
         for ops in ("operator", "ops"):
             routes.append(route(f"{base}/{ops}/metrics", "GET", self.metrics, PUBLIC))
             routes.append(route(f"{base}/{ops}/switches", "GET", self.switches, AUTHENTICATED))
+            routes.append(route(f"{base}/{ops}/switches", "PUT", self.update_switch, SWITCHES_WRITE))
         return routes
+
+    def instance_of(self, params: Params, v2: bool = False) -> Instance:
+        """The request's instance; `ephemeral` left out means the `defaultInstanceEphemeral` switch."""
+        default = self.service.switches.default_instance_ephemeral
+        if v2:
+            return p.instance_of(params, enable_alias=False, cluster_names=("clusterName",), default_ephemeral=default)
+        return p.instance_of(params, default_ephemeral=default)
 
     def _writable(self, key: ServiceKey) -> ServiceKey:
         if key.namespace != "public" and not self.namespace_exists(key.namespace):
@@ -207,18 +216,18 @@ class NamingRoutes:
 
     async def register(self, call: Call) -> Response:
         key = self._writable(p.service_key(call.params))
-        await self.service.register(key, p.instance_of(call.params))
+        await self.service.register(key, self.instance_of(call.params))
         return ok()
 
     async def deregister(self, call: Call) -> Response:
         key = p.service_key(call.params)
-        instance = p.instance_of(call.params)
+        instance = self.instance_of(call.params)
         await self.service.deregister(key, instance.ip, instance.port, instance.ephemeral)
         return ok()
 
     async def update(self, call: Call) -> Response:
         key = p.service_key(call.params)
-        await self.service.set_override(key, p.instance_of(call.params))
+        await self.service.set_override(key, self.instance_of(call.params))
         return ok()
 
     async def patch(self, call: Call) -> Response:
@@ -292,7 +301,8 @@ class NamingRoutes:
 
     async def beat(self, call: Call) -> Response:
         body = await self.beat_body(call.params)
-        return http.Prebuilt(_beat_answer(body["clientBeatInterval"], body["code"]), _JSON_HEADERS)
+        answer = _beat_answer(body["clientBeatInterval"], body["code"], body["lightBeatEnabled"])
+        return http.Prebuilt(answer, _JSON_HEADERS)
 
     async def beat_body(self, params: Params) -> dict[str, Any]:
         key = p.service_key(params)
@@ -306,7 +316,11 @@ class NamingRoutes:
         beat = Beat(ip, port, cluster, info)
         code = await self.service.beat(self._writable(key) if info else key, beat, lambda: self._from_beat(beat))
         interval = self.service.beat_interval(key, ip, port)
-        return {"clientBeatInterval": interval, "code": code, "lightBeatEnabled": True}
+        return {
+            "clientBeatInterval": interval,
+            "code": code,
+            "lightBeatEnabled": self.service.switches.light_beat_enabled,
+        }
 
     def _from_beat(self, beat: Beat) -> Instance:
         if not beat.ip:
@@ -485,7 +499,16 @@ class NamingRoutes:
         }
 
     def switches_body(self) -> dict[str, Any]:
-        return {**SWITCHES, "pushEnabled": self.push.active, "healthCheckEnabled": self.service.active_checks}
+        switches = self.service.switches.as_json()
+        return {**SWITCHES, **switches, "pushEnabled": switches["pushEnabled"] and self.push.active}
+
+    async def update_switch(self, call: Call) -> Response:
+        params = call.params
+        entry, value = p.required(params, "entry"), params.get("value")
+        if value is None:
+            raise MissingParam("Param 'value' is required.")
+        await self.service.update_switch(entry, value)
+        return ok()
 
     async def switches(self, call: Call) -> Response:
         return http.json(self.switches_body())

@@ -10,7 +10,14 @@ from pynacos.server import http
 from pynacos.server.auth.policy import AUTHENTICATED, PUBLIC
 from pynacos.server.http import Call, Params
 from pynacos.server.naming import params as p
-from pynacos.server.naming.http import NAMING_READ, NAMING_WRITE, NamingRoutes, selector_of, threshold_of
+from pynacos.server.naming.http import (
+    NAMING_READ,
+    NAMING_WRITE,
+    SWITCHES_WRITE,
+    NamingRoutes,
+    selector_of,
+    threshold_of,
+)
 from pynacos.server.naming.models import Instance, MissingParam, NamingError, Service, ServiceKey, ServiceMissing
 from pynacos.server.naming.views import cluster_json, cluster_names, instance_json
 from pynacos.server.routing import Route, route
@@ -48,22 +55,23 @@ class NamingRoutesV2:
         for ops in ("operator", "ops"):
             routes.append(route(f"{base}/{ops}/metrics", "GET", self.metrics, PUBLIC, "v2"))
             routes.append(route(f"{base}/{ops}/switches", "GET", self.switches, AUTHENTICATED, "v2"))
+            routes.append(route(f"{base}/{ops}/switches", "PUT", self.update_switch, SWITCHES_WRITE, "v2"))
         return routes
 
     async def register(self, call: Call) -> Response:
         key = self.v1._writable(p.service_key(call.params))
-        await self.service.register(key, p.instance_of(call.params, enable_alias=False, cluster_names=V2_CLUSTER))
+        await self.service.register(key, self.v1.instance_of(call.params, v2=True))
         return http.result("ok")
 
     async def deregister(self, call: Call) -> Response:
         key = p.service_key(call.params)
-        instance = p.instance_of(call.params, enable_alias=False, cluster_names=V2_CLUSTER)
+        instance = self.v1.instance_of(call.params, v2=True)
         await self.service.deregister(key, instance.ip, instance.port, instance.ephemeral)
         return http.result("ok")
 
     async def update(self, call: Call) -> Response:
         key = p.service_key(call.params)
-        await self.service.set_override(key, p.instance_of(call.params, enable_alias=False, cluster_names=V2_CLUSTER))
+        await self.service.set_override(key, self.v1.instance_of(call.params, v2=True))
         return http.result("ok")
 
     async def detail(self, call: Call) -> Response:
@@ -161,6 +169,10 @@ class NamingRoutesV2:
 
     async def switches(self, call: Call) -> Response:
         return http.result(self.v1.switches_body())
+
+    async def update_switch(self, call: Call) -> Response:
+        await self.v1.update_switch(call)
+        return http.result("ok")
 
     async def catalog_instances(self, call: Call) -> Response:
         """Every instance (disabled ones too) as clients see it, filtered by health and enabled, then paged.

@@ -248,7 +248,10 @@ def _text_field(fields: dict[str, Any], name: str) -> str | None:
 
 
 def instance_of(
-    params: Params, enable_alias: bool = True, cluster_names: tuple[str, ...] = ("clusterName", "cluster")
+    params: Params,
+    enable_alias: bool = True,
+    cluster_names: tuple[str, ...] = ("clusterName", "cluster"),
+    default_ephemeral: bool = True,
 ) -> Instance:
     """The instance a register/deregister/update request describes (validated, C.1)."""
     ip = check_ip(required(params, "ip"))
@@ -264,7 +267,7 @@ def instance_of(
         weight=weight_of(params.get("weight")),
         healthy=to_boolean(params.get("healthy"), True),
         enabled=to_boolean(enabled_raw, True),
-        ephemeral=to_boolean(params.get("ephemeral"), True),
+        ephemeral=to_boolean(params.get("ephemeral"), default_ephemeral),
         metadata=metadata_of(params.get("metadata")),
     )
     return validate_instance(instance)

@@ -20,6 +20,7 @@ from typing import Any
 
 from pynacos.server.naming.models import (
     DEFAULT_CLUSTER,
+    HEART_BEAT_INTERVAL,
     ID_GENERATOR,
     MAX_METADATA,
     ClusterConfig,
@@ -36,7 +37,9 @@ from pynacos.server.naming.models import (
     ServiceMissing,
     ServiceNotEmpty,
     Target,
+    preserved_ms,
 )
+from pynacos.server.naming.switches import Switches
 from pynacos.server.storage.naming import NamingStore
 
 CACHE_MILLIS = 10000
@@ -67,6 +70,7 @@ class NamingService:
         #: whether the server checks persistent instances itself (naming/health.py); it decides the
         #: checker of a cluster nobody configured: TCP, as in Nacos, when on, else NONE
         self.active_checks = active_checks
+        self.switches = Switches()
         self.services: dict[ServiceKey, Service] = {}
         self.on_change: list[ChangeCallback] = []
         self._lock = asyncio.Lock()
@@ -80,6 +84,7 @@ class NamingService:
                 log.exception("change callback failed for %s", key.grouped)
 
     async def load(self) -> None:
+        self.switches.load(await self.store.load_switches())
         now = self.clock()
         for service in await self.store.load():
             service.last_update = now
@@ -289,10 +294,20 @@ class NamingService:
     def beat_interval(self, key: ServiceKey, ip: str, port: int) -> int:
         service = self.services.get(key)
         instance = service.instances.get((ip, port, True)) if service else None
-        return instance.beat_interval() if instance else 5000
+        default = self.switches.client_beat_interval
+        return preserved_ms(instance.metadata, HEART_BEAT_INTERVAL, default) if instance else default
+
+    async def update_switch(self, entry: str, raw: str) -> None:
+        """`PUT /operator/switches`: checked, stored, then in force (it survives a restart)."""
+        name, value = self.switches.parse(entry, raw)
+        await self.store.save_switch(entry, raw.strip())
+        self.switches.apply(name, value)
 
     def expire(self) -> list[ServiceKey]:
-        """Heartbeat check: unhealthy after the beat timeout, removed after the delete timeout."""
+        """Heartbeat check: unhealthy after the beat timeout, removed after the delete timeout; nothing
+        while the `check` switch is off (Nacos skips both then)."""
+        if not self.switches.health_check_enabled:
+            return []
         now = self.clock()
         changed: list[ServiceKey] = []
         for service in list(self.services.values()):

@@ -42,6 +42,7 @@ class UdpPush(asyncio.DatagramProtocol):
         max_subscribers: int = 10_000,
     ) -> None:
         self.enabled = enabled
+        self.switches = naming.switches  # `pushEnabled` pauses push while the server runs
         self.state = PushState(functools.partial(push_info, naming), timings, max_subscribers)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._transport: asyncio.DatagramTransport | None = None
@@ -97,7 +98,9 @@ class UdpPush(asyncio.DatagramProtocol):
     ) -> None:
         """A list call asked for push: record it if push is on, the agent can take it and the source is an IP."""
         ip = literal_ip(source_ip)
-        if ip is None or not self._reachable(ip) or not 0 < udp_port < 65536 or not push_capable(agent):
+        if not self.switches.push_enabled or ip is None or not self._reachable(ip) or not 0 < udp_port < 65536:
+            return
+        if not push_capable(agent):
             return
         outcome = self.state.subscribe(self._now(), SubscriberKey(service, ip, udp_port, clusters), agent, app)
         if outcome is Subscribed.NEW:
@@ -120,6 +123,8 @@ class UdpPush(asyncio.DatagramProtocol):
             log.debug("UDP push: %s already has %d subscriptions, refused one more", ip, self.state.max_per_ip)
 
     def service_changed(self, service: ServiceKey) -> None:
+        if not self.switches.push_enabled:
+            return
         if self._transport is not None and self.state.service_changed(self._now(), service):
             self._reschedule()
 

@@ -13,7 +13,13 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pynacos.server.naming.models import ClusterConfig, HealthChecker, Instance, Override, Service, ServiceKey
-from pynacos.server.storage.tables import naming_clusters, naming_overrides, naming_services, persistent_instances
+from pynacos.server.storage.tables import (
+    naming_clusters,
+    naming_overrides,
+    naming_services,
+    naming_switches,
+    persistent_instances,
+)
 
 
 class NamingStore:
@@ -36,6 +42,15 @@ class NamingStore:
                     override = Override(row.enabled, row.weight, json.loads(row.metadata))
                     services[_key(row)].overrides[row.address] = override
         return list(services.values())
+
+    async def load_switches(self) -> dict[str, str]:
+        async with self.engine.connect() as conn:
+            return {row.entry: row.value for row in (await conn.execute(select(naming_switches))).all()}
+
+    async def save_switch(self, entry: str, value: str) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(naming_switches).where(naming_switches.c.entry == entry))
+            await conn.execute(insert(naming_switches).values(entry=entry, value=value))
 
     async def save_service(self, service: Service) -> None:
         async with self.engine.begin() as conn:

@@ -308,3 +308,11 @@ naming_overrides = Table(
     Column("weight", Float, nullable=False),
     Column("metadata", Text, nullable=False),
 )
+
+# Naming switches changed through `PUT /v1/ns/operator/switches` (Nacos keeps them in Raft).
+naming_switches = Table(
+    "pynacos_naming_switch",
+    metadata,
+    Column("entry", String(64), primary_key=True),
+    Column("value", String(256), nullable=False),
+)
