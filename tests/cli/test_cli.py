@@ -48,6 +48,17 @@ def test_doctor_flags_short_and_long_ttl(tmp_path: Path) -> None:
     assert "log in almost every call" in CliRunner().invoke(main, ["doctor", "--home", str(tmp_path)]).output
 
 
+def test_doctor_points_at_unrestricted_active_health_check_targets(tmp_path: Path) -> None:
+    write_props(tmp_path, "pynacos.naming.health.active.enabled=true")
+    assert (
+        "pynacos.naming.health.active.targets" in CliRunner().invoke(main, ["doctor", "--home", str(tmp_path)]).output
+    )
+    write_props(
+        tmp_path, "pynacos.naming.health.active.enabled=true", "pynacos.naming.health.active.targets=10.0.0.0/8"
+    )
+    assert "active health checks" not in CliRunner().invoke(main, ["doctor", "--home", str(tmp_path)]).output
+
+
 def test_init_admin_then_doctor_against_the_running_server(tmp_path: Path) -> None:
     home = tmp_path / "home"
     write_props(home, "nacos.core.auth.enabled=true", f"nacos.core.auth.plugin.nacos.token.secret.key={KEY}")

@@ -45,7 +45,24 @@ def check_settings(home: str) -> list[Finding]:
     findings = [Finding("warn", w) for w in [*settings.notes, *warnings]]
     findings += _auth_findings(settings)
     findings += _ttl_findings(settings.token_expire_seconds)
+    findings += _health_check_findings(settings)
     return findings or [Finding("ok", "settings look sound")]
+
+
+def _health_check_findings(settings: Settings) -> list[Finding]:
+    """Active checks connect to addresses clients register: an unrestricted target list is worth a look."""
+    wide = {"0.0.0.0/0", "::/0"} & set(settings.naming_check_targets)
+    if not settings.naming_active_checks or not wide:
+        return []
+    return [
+        Finding(
+            "warn",
+            "active health checks may connect to any address a client registers (" + ", ".join(sorted(wide)) + "; "
+            "loopback, link-local and cloud metadata addresses excepted), and HTTP checks send the client's path "
+            "and headers there. Fix: list your service networks in pynacos.naming.health.active.targets, "
+            "e.g. 10.0.0.0/8.",
+        )
+    ]
 
 
 def _auth_findings(settings: Settings) -> list[Finding]:
