@@ -309,8 +309,8 @@ class Settings:
     naming_check_targets: tuple[str, ...] = option(
         ("0.0.0.0/0", "::/0"),
         "pynacos.naming.health.active.targets",
-        "CIDR blocks active checks may connect to. Loopback, link-local, multicast and 0.0.0.0/8 are never "
-        "checked unless a block inside them is listed (e.g. 127.0.0.1/32).",
+        "CIDR blocks active checks may connect to. Loopback, link-local, cloud metadata addresses, multicast "
+        "and 0.0.0.0/8 are never checked unless a block inside them is listed (e.g. 127.0.0.1/32).",
         env="PYNACOS_NAMING_CHECK_TARGETS",
         parse=parse_networks,
     )
