@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -42,3 +43,20 @@ async def test_overrides_of_persistent_instances_survive_a_restart(tmp_path: Pat
         web = await client.get(f"{NS}/instance/list", params={"serviceName": "web"})
         assert web.json()["hosts"] == []  # ephemeral: gone with the process, its override with it
     await app.stop()
+
+
+async def test_override_metadata_sets_beat_timing_as_in_nacos(tmp_path: Path) -> None:
+    """`preserved.*` keys put on with `PUT /instance` count before the registered ones (protocol.md C.4)."""
+    app = await started(Settings(home=str(tmp_path), naming_check_interval_ms=20))
+    try:
+        async with asgi_client(app) as client:
+            instance = {"serviceName": "web", "ip": "10.0.0.6", "port": "80"}
+            assert (await client.post(f"{NS}/instance", params=instance)).text == "ok"
+            fast = '{"preserved.heart.beat.interval":"50","preserved.heart.beat.timeout":"100","preserved.ip.delete.timeout":"200"}'
+            assert (await client.put(f"{NS}/instance", params={**instance, "metadata": fast})).text == "ok"
+            beat = await client.put(f"{NS}/instance/beat", params=instance)
+            assert beat.json()["clientBeatInterval"] == 50
+            await asyncio.sleep(0.6)
+            assert (await client.get(f"{NS}/instance/list", params={"serviceName": "web"})).json()["hosts"] == []
+    finally:
+        await app.stop()

@@ -295,7 +295,9 @@ class NamingService:
         service = self.services.get(key)
         instance = service.instances.get((ip, port, True)) if service else None
         default = self.switches.client_beat_interval
-        return preserved_ms(instance.metadata, HEART_BEAT_INTERVAL, default) if instance else default
+        if service is None or instance is None:
+            return default
+        return preserved_ms(self.effective(service, instance).metadata, HEART_BEAT_INTERVAL, default)
 
     async def update_switch(self, entry: str, raw: str) -> None:
         """`PUT /operator/switches`: checked, stored, then in force (it survives a restart)."""
@@ -314,11 +316,12 @@ class NamingService:
             for address, instance in list(service.instances.items()):
                 if not instance.ephemeral:
                     continue
+                timing = self.effective(service, instance) if service.overrides else instance  # override metadata first
                 silent = now - instance.last_beat
-                if silent > instance.delete_timeout():
+                if silent > timing.delete_timeout():
                     del service.instances[address]
                     changed.append(service.key)
-                elif silent > instance.beat_timeout() and instance.healthy:
+                elif silent > timing.beat_timeout() and instance.healthy:
                     instance.healthy = False
                     changed.append(service.key)
         for key in dict.fromkeys(changed):
