@@ -8,6 +8,7 @@ given, one login.
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -51,13 +52,13 @@ def check_settings(home: str) -> list[Finding]:
 
 def _health_check_findings(settings: Settings) -> list[Finding]:
     """Active checks connect to addresses clients register: an unrestricted target list is worth a look."""
-    wide = {"0.0.0.0/0", "::/0"} & set(settings.naming_check_targets)
+    wide = [block for block in settings.naming_check_targets if _wide(block)]
     if not settings.naming_active_checks or not wide:
         return []
     return [
         Finding(
             "warn",
-            "active health checks may connect to any address a client registers (" + ", ".join(sorted(wide)) + "; "
+            "active health checks may connect to almost any address a client registers (" + ", ".join(wide) + "; "
             "loopback, link-local and cloud metadata addresses excepted), and HTTP checks send the client's path "
             "and headers there. Fix: list your service networks in pynacos.naming.health.active.targets, "
             "e.g. 10.0.0.0/8.",
@@ -126,6 +127,12 @@ def _ttl_findings(ttl: int) -> list[Finding]:
             )
         ]
     return [Finding("ok", f"token lifetime {ttl} s")]
+
+
+def _wide(block: str) -> bool:
+    """Wider than a /8 (IPv4) or a /16 (IPv6): more than one organisation's networks."""
+    network = ipaddress.ip_network(block, strict=False)
+    return network.prefixlen < (8 if network.version == 4 else 16)
 
 
 def check_server(url: str, username: str | None, password: str | None, timeout: float = 5.0) -> list[Finding]:

@@ -60,3 +60,36 @@ async def test_override_metadata_sets_beat_timing_as_in_nacos(tmp_path: Path) ->
             assert (await client.get(f"{NS}/instance/list", params={"serviceName": "web"})).json()["hosts"] == []
     finally:
         await app.stop()
+
+
+async def test_concurrent_override_changes_all_count(tmp_path: Path) -> None:
+    app = await started(Settings(home=str(tmp_path)))
+    try:
+        async with asgi_client(app) as client:
+            assert (await client.post(f"{NS}/instance", params=PERSISTENT)).text == "ok"
+            batches = [
+                client.put(f"{NS}/instance/metadata/batch", params={"serviceName": "db", "metadata": f"k{n}=v{n}"})
+                for n in range(8)
+            ]
+            await asyncio.gather(*batches)
+            [instance] = await catalog(client)
+            assert instance["metadata"] == {f"k{n}": f"v{n}" for n in range(8)}
+    finally:
+        await app.stop()
+
+
+async def test_deregistering_drops_the_override(tmp_path: Path) -> None:
+    """A new instance at the same address starts afresh, also after a restart (as in Nacos)."""
+    settings = Settings(home=str(tmp_path))
+    app = await started(settings)
+    async with asgi_client(app) as client:
+        await client.post(f"{NS}/instance", params=PERSISTENT)
+        await client.put(f"{NS}/instance", params={**PERSISTENT, "enabled": "false"})
+        assert (await client.delete(f"{NS}/instance", params=PERSISTENT)).text == "ok"
+        await client.post(f"{NS}/instance", params=PERSISTENT)
+        assert [i["enabled"] for i in await catalog(client)] == [True]
+    await app.stop()
+    app = await started(settings)
+    async with asgi_client(app) as client:
+        assert [i["enabled"] for i in await catalog(client)] == [True]
+    await app.stop()

@@ -281,3 +281,19 @@ async def test_every_change_a_subscriber_can_see_schedules_a_push_and_a_plain_be
     app.naming.expire()
     await client.delete(f"{NS}/instance", params=persistent)
     assert changed[7:] == ["db", "demo", "db"], "threshold change, expiry, deregistration"
+
+
+async def test_push_paused_by_the_switch_holds_changes_and_sends_them_on_resume(
+    client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    await subscribe(client, receiver, JAVA)
+    first, addr = await receiver.next(timeout=1.5)
+    receiver.ack(first, addr)
+    switch = f"{NS}/operator/switches"
+    assert (await client.put(switch, params={"entry": "pushEnabled", "value": "false"})).text == "ok"
+    await client.post(f"{NS}/instance", params={"serviceName": "demo", "ip": "10.0.0.5", "port": "8080"})
+    assert await receiver.nothing_for(1.2), "nothing is pushed while the switch is off"
+    assert (await client.put(switch, params={"entry": "pushEnabled", "value": "true"})).text == "ok"
+    held, addr = await receiver.next(timeout=1.5)
+    assert hosts_of(held) == ["10.0.0.5:8080"]
+    receiver.ack(held, addr)

@@ -138,8 +138,7 @@ class ConfigTransfer:
     def _check_writable(self, call: Call, plan: ImportPlan) -> None:
         """The route's policy saw only the query's group and dataId; the zip or the clone body names the
         keys actually written, and each must be writable, or nothing is written (403)."""
-        denied = [item.key for item in plan.items if not self.permits(call, [resource_of(item.key)], "w")]
-        if denied:
+        if any(not self.permits(call, [resource_of(item.key)], "w") for item in plan.items):
             raise AuthFailed("authorization failed!")
 
     async def _apply(self, plan: ImportPlan, policy: str, src_user: str | None, ip: str) -> dict[str, Any]:

@@ -41,7 +41,7 @@ CONCURRENCY = 64
 TICK_SECONDS = 0.25
 #: never checked unless a listed block lies inside one of these: "this network", loopback, link-local
 #: (AWS/GCP/Azure metadata), Alibaba Cloud's and AWS's IPv6 metadata addresses, multicast, broadcast,
-#: and Teredo (which tunnels to an address hidden in the IPv6 one)
+#: Teredo (which tunnels to an address hidden in the IPv6 one) and local-use NAT64 (its IPv4 bits vary)
 GUARDED: tuple[IpNetwork, ...] = tuple(
     ipaddress.ip_network(block)
     for block in (
@@ -57,12 +57,13 @@ GUARDED: tuple[IpNetwork, ...] = tuple(
         "fd00:ec2::254/128",
         "ff00::/8",
         "2001::/32",
+        "64:ff9b:1::/48",
     )
 )
 #: IPv6 blocks whose last 32 bits are an IPv4 address a connection may end up at: IPv4-compatible,
-#: SIIT (`::ffff:0:a.b.c.d`) and NAT64 (well-known and local-use prefixes)
+#: SIIT (`::ffff:0:a.b.c.d`) and the well-known NAT64 prefix
 EMBEDDING_IPV4: tuple[ipaddress.IPv6Network, ...] = tuple(
-    ipaddress.IPv6Network(block) for block in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48")
+    ipaddress.IPv6Network(block) for block in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96")
 )
 
 
@@ -338,7 +339,8 @@ class ActiveHealthChecks:
                 state.refusal_logged = True
                 log.warning(
                     "not checking %s:%d (%s): the address is outside pynacos.naming.health.active.targets "
-                    "or in a guarded range (loopback, link-local, multicast, 0.0.0.0/8) that is not listed",
+                    "or in a guarded range (loopback, link-local, cloud metadata, multicast, 0.0.0.0/8, ...) "
+                    "that is not listed",
                     instance.ip,
                     instance.port,
                     address,
@@ -349,6 +351,8 @@ class ActiveHealthChecks:
             return await self.probes.run(config.checker, address, config.port_for(instance), instance.ip)
 
     async def _apply(self, ident: tuple[ServiceKey, str, int], cluster: str, state: CheckState, result: Result) -> None:
+        if not self.naming.switches.health_check_enabled:  # `check` went off while this check ran
+            return
         key, ip, port = ident
         service = self.naming.services.get(key)
         current = service.instances.get((ip, port, False)) if service else None

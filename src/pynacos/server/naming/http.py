@@ -29,6 +29,7 @@ from pynacos.server.naming.udp import UdpPush
 from pynacos.server.naming.views import all_checkers, cluster_json, cluster_names, instance_json, service_info
 from pynacos.server.routing import Route, route
 
+V2_CLUSTER = ("clusterName",)
 NAMING_READ = Secured("r", p.naming_resources)
 NAMING_WRITE = Secured("w", p.naming_resources)
 SWITCHES_WRITE = Secured("w", resource="naming/switches")  # a fixed resource: admins only
@@ -206,7 +207,7 @@ class NamingRoutes:
         """The request's instance; `ephemeral` left out means the `defaultInstanceEphemeral` switch."""
         default = self.service.switches.default_instance_ephemeral
         if v2:
-            return p.instance_of(params, enable_alias=False, cluster_names=("clusterName",), default_ephemeral=default)
+            return p.instance_of(params, enable_alias=False, cluster_names=V2_CLUSTER, default_ephemeral=default)
         return p.instance_of(params, default_ephemeral=default)
 
     def _writable(self, key: ServiceKey) -> ServiceKey:
@@ -504,9 +505,7 @@ class NamingRoutes:
 
     async def update_switch(self, call: Call) -> Response:
         params = call.params
-        entry, value = p.required(params, "entry"), params.get("value")
-        if value is None:
-            raise MissingParam("Param 'value' is required.")
+        entry, value = p.required(params, "entry"), p.required(params, "value")
         await self.service.update_switch(entry, value)
         return ok()
 

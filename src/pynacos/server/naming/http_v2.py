@@ -14,6 +14,7 @@ from pynacos.server.naming.http import (
     NAMING_READ,
     NAMING_WRITE,
     SWITCHES_WRITE,
+    V2_CLUSTER,
     NamingRoutes,
     selector_of,
     threshold_of,
@@ -21,8 +22,6 @@ from pynacos.server.naming.http import (
 from pynacos.server.naming.models import Instance, MissingParam, NamingError, Service, ServiceKey, ServiceMissing
 from pynacos.server.naming.views import cluster_json, cluster_names, instance_json
 from pynacos.server.routing import Route, route
-
-V2_CLUSTER = ("clusterName",)
 
 
 class NamingRoutesV2:

@@ -71,6 +71,8 @@ class NamingService:
         #: checker of a cluster nobody configured: TCP, as in Nacos, when on, else NONE
         self.active_checks = active_checks
         self.switches = Switches()
+        #: told after a switch changed (UDP push resumes what it held back)
+        self.on_switch: list[Callable[[], None]] = []
         self.services: dict[ServiceKey, Service] = {}
         self.on_change: list[ChangeCallback] = []
         self._lock = asyncio.Lock()
@@ -115,11 +117,14 @@ class NamingService:
         """Unknown services or instances are fine (Nacos answers `ok`)."""
         async with self._lock:
             service = self.services.get(key)
-            if service is None or (ip, port, ephemeral) not in service.instances:
+            instance = service.instances.get((ip, port, ephemeral)) if service else None
+            if service is None or instance is None:
                 return
+            address = f"{ip}:{port}:{instance.cluster}"
             if not ephemeral:
-                await self.store.delete_instance(key, ip, port)
+                await self.store.delete_instance(key, ip, port, address)
             del service.instances[(ip, port, ephemeral)]
+            service.overrides.pop(address, None)  # a later instance at this address starts afresh, as in Nacos
             service.last_update = self.clock()
         self._changed(key)
 
@@ -127,22 +132,31 @@ class NamingService:
         """`PUT /instance`: enabled, weight and metadata on top of what was registered."""
         service = self._existing(key, instance.ephemeral)
         address = f"{instance.ip}:{instance.port}:{instance.cluster}"
-        await self._store_overrides(
-            service, {address: Override(instance.enabled, instance.weight, dict(instance.metadata))}
-        )
+        override = Override(instance.enabled, instance.weight, dict(instance.metadata))
+        await self._store_overrides(service, lambda: {address: override})
 
     async def patch_override(self, key: ServiceKey, ip: str, port: int, cluster: str, changes: dict[str, Any]) -> None:
         service = self.services.get(key)
-        if self.find(key, ip, port, cluster) is None or service is None:
+        if service is None:
             raise NamingNotFound("no matched ip found!")
         address = f"{ip}:{port}:{cluster}"
-        current = service.overrides.get(address) or self._override_of(service, ip, port, cluster)
-        await self._store_overrides(service, {address: replace(current, **changes)})
 
-    async def _store_overrides(self, service: Service, overrides: dict[str, Override]) -> None:
-        """A persistent service's overrides are stored before they are shown (they survive a restart,
-        as its instances do); an ephemeral service's live in memory with its instances."""
+        def patched() -> dict[str, Override]:
+            if self.find(key, ip, port, cluster) is None:
+                raise NamingNotFound("no matched ip found!")
+            current = service.overrides.get(address) or self._override_of(service, ip, port, cluster)
+            return {address: replace(current, **changes)}
+
+        await self._store_overrides(service, patched)
+
+    async def _store_overrides(self, service: Service, compute: Callable[[], dict[str, Override]]) -> None:
+        """Overrides are computed from the current ones under the write lock (two requests at once both
+        count), and a persistent service's are stored before they are shown (they survive a restart, as
+        its instances do); an ephemeral service's live in memory with its instances."""
         async with self._lock:
+            overrides = compute()
+            if not overrides:
+                return
             if not service.ephemeral:
                 await self.store.save_overrides(service.key, overrides)
             service.overrides.update(overrides)
@@ -169,10 +183,15 @@ class NamingService:
         stored, so a refused request changes nothing; subscribers get one push for the whole batch.
         """
         service = self.services.get(key)
-        matched = self._batch_instances(service, targets) if service else []
-        if service is None or not matched:
+        if service is None:
             return []
-        await self._store_overrides(service, _changed_overrides(service, matched, change))
+        matched: list[Instance] = []
+
+        def changed() -> dict[str, Override]:
+            matched.extend(self._batch_instances(service, targets))
+            return _changed_overrides(service, matched, change)
+
+        await self._store_overrides(service, changed)
         return [f"{i.ip}:{i.port}:unknown:{i.cluster}:{'ephemeral' if i.ephemeral else 'persist'}" for i in matched]
 
     def _batch_instances(self, service: Service, targets: list[Target] | None) -> list[Instance]:
@@ -300,10 +319,14 @@ class NamingService:
         return preserved_ms(self.effective(service, instance).metadata, HEART_BEAT_INTERVAL, default)
 
     async def update_switch(self, entry: str, raw: str) -> None:
-        """`PUT /operator/switches`: checked, stored, then in force (it survives a restart)."""
+        """`PUT /operator/switches`: checked, stored, then in force (it survives a restart); one at a time,
+        so memory and the database end in the same state."""
         name, value = self.switches.parse(entry, raw)
-        await self.store.save_switch(entry, raw.strip())
-        self.switches.apply(name, value)
+        async with self._lock:
+            await self.store.save_switch(entry, raw.strip())
+            setattr(self.switches, name, value)
+        for callback in self.on_switch:
+            callback()
 
     def expire(self) -> list[ServiceKey]:
         """Heartbeat check: unhealthy after the beat timeout, removed after the delete timeout; nothing
@@ -320,6 +343,7 @@ class NamingService:
                 silent = now - instance.last_beat
                 if silent > timing.delete_timeout():
                     del service.instances[address]
+                    service.overrides.pop(f"{instance.ip}:{instance.port}:{instance.cluster}", None)
                     changed.append(service.key)
                 elif silent > timing.beat_timeout() and instance.healthy:
                     instance.healthy = False

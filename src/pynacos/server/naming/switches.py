@@ -71,16 +71,14 @@ class Switches:
         except ValueError as exc:
             raise NamingError(f"switch {entry} needs {exc}, got '{raw}'") from None
 
-    def apply(self, name: str, value: Any) -> None:
-        setattr(self, name, value)
-
     def load(self, stored: dict[str, str]) -> None:
         """Stored entries, as written by `PUT /switches`; an entry no longer understood is skipped."""
         for entry, raw in stored.items():
             try:
-                self.apply(*self.parse(entry, raw))
+                name, value = self.parse(entry, raw)
             except NamingError:
                 continue
+            setattr(self, name, value)
 
     def as_json(self) -> dict[str, Any]:
         """The SwitchDomain keys these switches stand for (`check` is shown as `healthCheckEnabled`)."""

@@ -42,7 +42,7 @@ class UdpPush(asyncio.DatagramProtocol):
         max_subscribers: int = 10_000,
     ) -> None:
         self.enabled = enabled
-        self.switches = naming.switches  # `pushEnabled` pauses push while the server runs
+        self.naming = naming  # its `pushEnabled` switch pauses push while the server runs
         self.state = PushState(functools.partial(push_info, naming), timings, max_subscribers)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._transport: asyncio.DatagramTransport | None = None
@@ -51,6 +51,7 @@ class UdpPush(asyncio.DatagramProtocol):
         self._timer_at = 0.0
         self._full_logged = False
         naming.on_change.append(self.service_changed)
+        naming.on_switch.append(self._reschedule)  # pushes held back while paused go out on resume
 
     @classmethod
     def from_settings(cls, naming: NamingService, settings: Settings) -> UdpPush:
@@ -98,7 +99,7 @@ class UdpPush(asyncio.DatagramProtocol):
     ) -> None:
         """A list call asked for push: record it if push is on, the agent can take it and the source is an IP."""
         ip = literal_ip(source_ip)
-        if not self.switches.push_enabled or ip is None or not self._reachable(ip) or not 0 < udp_port < 65536:
+        if not self._pushing or ip is None or not self._reachable(ip) or not 0 < udp_port < 65536:
             return
         if not push_capable(agent):
             return
@@ -122,9 +123,12 @@ class UdpPush(asyncio.DatagramProtocol):
         elif not self.state.full:
             log.debug("UDP push: %s already has %d subscriptions, refused one more", ip, self.state.max_per_ip)
 
+    @property
+    def _pushing(self) -> bool:
+        return self.naming.switches.push_enabled
+
     def service_changed(self, service: ServiceKey) -> None:
-        if not self.switches.push_enabled:
-            return
+        """Recorded even while push is paused, so that subscribers hear of it when it resumes."""
         if self._transport is not None and self.state.service_changed(self._now(), service):
             self._reschedule()
 
@@ -146,7 +150,9 @@ class UdpPush(asyncio.DatagramProtocol):
         return self._loop.time() * 1000
 
     def _reschedule(self) -> None:
-        """Keep one timer, at the state's next deadline."""
+        """Keep one timer, at the state's next deadline; none while push is paused."""
+        if not self._pushing:
+            return
         wake = self.state.next_wakeup()
         if self._timer is not None and wake is not None and self._timer_at <= wake:
             return
@@ -161,6 +167,8 @@ class UdpPush(asyncio.DatagramProtocol):
         # the loop may run a timer up to its clock resolution early: count it as on time
         now = max(self._now(), self._timer_at)
         self._timer = None
+        if not self._pushing:  # paused after this timer was set: hold everything until resumed
+            return
         try:
             self._send(self.state.datagrams_due(now))
         except Exception:

@@ -16,7 +16,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Delete, MetaData, Table, column, delete, insert, inspect, select, table, update
+from sqlalchemy import Delete, MetaData, Table, column, delete, insert, inspect, or_, select, table, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -132,7 +132,10 @@ def _legacy_twin(gray: GrayConfig, legacy: frozenset[str]) -> Delete | None:
         return None
     columns = ["data_id", "group_id", "tenant_id"] + (["tag_id"] if gray.rule.type == TAG else [])
     twin = table(name, *(column(c) for c in columns))
-    same = [twin.c.data_id == gray.key.data_id, twin.c.group_id == gray.key.group, twin.c.tenant_id == gray.key.tenant]
+    tenant = twin.c.tenant_id
+    public = or_(tenant == "", tenant.is_(None))  # the migration reads a NULL tenant as the public one
+    same = [twin.c.data_id == gray.key.data_id, twin.c.group_id == gray.key.group]
+    same.append(tenant == gray.key.tenant if gray.key.tenant else public)
     if gray.rule.type == TAG:
         same.append(twin.c.tag_id == gray.rule.expr)
     return delete(twin).where(*same)

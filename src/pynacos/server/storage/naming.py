@@ -122,10 +122,13 @@ class NamingStore:
                 )
             )
 
-    async def delete_instance(self, key: ServiceKey, ip: str, port: int) -> None:
+    async def delete_instance(self, key: ServiceKey, ip: str, port: int, address: str) -> None:
+        """The instance and its override (`address` = ip:port:cluster), in one transaction."""
         async with self.engine.begin() as conn:
             where = persistent_instances.c.instance_hash == _hash(*key, ip, str(port))
             await conn.execute(delete(persistent_instances).where(where))
+            gone = naming_overrides.c.override_hash == _hash(*key, address)
+            await conn.execute(delete(naming_overrides).where(gone))
 
 
 async def _write_service(conn: AsyncConnection, service: Service) -> None:
