@@ -193,7 +193,7 @@ async def test_tcp_check_marks_a_closed_port_unhealthy_and_an_open_one_healthy_a
 
 async def test_http_check_uses_path_headers_and_expected_code(checked: tuple[NacosApp, httpx.AsyncClient]) -> None:
     app, client = checked
-    status, seen = [204], []
+    status, seen = [204], list[bytes]()
     listener = Listener(http_answering(status, seen))
     await listener.start()
     await register_persistent(client, listener.port)

@@ -13,9 +13,9 @@ import pytest
 from pynacos.server.app import NacosApp
 from pynacos.server.naming.models import ServiceKey
 from pynacos.server.naming.views import push_info
-from pynacos.server.settings import Settings
-from tests.conftest import asgi_client, started
-from tests.server.auth.conftest import ADMIN_PASSWORD, KEY, USER_PASSWORD, login
+from tests.conftest import asgi_client
+from tests.server.auth.conftest import ADMIN_PASSWORD, USER_PASSWORD, login
+from tests.server.naming.auth_setup import app_with_user
 
 NS = "/v1/ns"
 BATCH = f"{NS}/instance/metadata/batch"
@@ -223,12 +223,7 @@ async def test_v2_bad_instances_is_a_400_envelope(client: httpx.AsyncClient) -> 
 
 @pytest.fixture
 async def auth_app(tmp_path: Path) -> AsyncIterator[NacosApp]:
-    server = await started(Settings(home=str(tmp_path), auth_enabled=True, token_secret_key=KEY))
-    await server.auth.accounts.create_admin(ADMIN_PASSWORD)
-    accounts = server.auth.accounts
-    await accounts.create_user("reader", USER_PASSWORD)
-    await accounts.add_role("readers", "reader")
-    await accounts.add_permission("readers", "public:*:*", "r")
+    server = await app_with_user(tmp_path, "public:*:*", "r")
     yield server
     await server.stop()
 
@@ -236,7 +231,7 @@ async def auth_app(tmp_path: Path) -> AsyncIterator[NacosApp]:
 async def test_metadata_batch_needs_write_permission(auth_app: NacosApp) -> None:
     async with asgi_client(auth_app) as client:
         admin = await login(client, "nacos", ADMIN_PASSWORD)
-        reader = await login(client, "reader", USER_PASSWORD)
+        reader = await login(client, "u1", USER_PASSWORD)
         await register(client, "10.0.0.5", "8080", accessToken=admin)
         for method in ("PUT", "DELETE"):
             for path in (BATCH, V2_BATCH):

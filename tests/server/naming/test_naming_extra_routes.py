@@ -12,8 +12,9 @@ import pytest
 
 from pynacos.server.app import NacosApp
 from pynacos.server.settings import Settings
-from tests.conftest import asgi_client, started
-from tests.server.auth.conftest import ADMIN_PASSWORD, KEY, USER_PASSWORD, login
+from tests.conftest import asgi_client
+from tests.server.auth.conftest import ADMIN_PASSWORD, USER_PASSWORD, login
+from tests.server.naming.auth_setup import app_with_user
 
 NS = "/v1/ns"
 CATALOG = "/v2/ns/catalog/instances"
@@ -174,13 +175,7 @@ async def test_catalog_instances_errors_are_v1_text(
 
 @pytest.fixture
 async def auth_app(tmp_path: Path) -> AsyncIterator[NacosApp]:
-    server = await started(Settings(home=str(tmp_path), auth_enabled=True, token_secret_key=KEY))
-    await server.auth.accounts.create_admin(ADMIN_PASSWORD)
-    await server.namespaces.create("dev", "dev", None)
-    accounts = server.auth.accounts
-    await accounts.create_user("u1", USER_PASSWORD)
-    await accounts.add_role("dev-r", "u1")
-    await accounts.add_permission("dev-r", "dev:*:*", "r")
+    server = await app_with_user(tmp_path, "dev:*:*", "r")
     yield server
     await server.stop()
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pynacos.server.app import NacosApp
 from pynacos.server.naming.health import CheckState, Outcome
 from pynacos.server.settings import Settings
 from tests.conftest import asgi_client, started
-from tests.server.auth.conftest import ADMIN_PASSWORD, KEY, USER_PASSWORD, login
+from tests.server.auth.conftest import ADMIN_PASSWORD, USER_PASSWORD, login
+from tests.server.naming.auth_setup import app_with_user
 
 NS = "/v1/ns"
 SWITCHES = f"{NS}/operator/switches"
@@ -105,10 +105,8 @@ async def test_bad_switch_requests_are_400_and_change_nothing(
 
 
 async def test_only_admins_change_switches(tmp_path: Path) -> None:
-    app: NacosApp = await started(Settings(home=str(tmp_path), auth_enabled=True, token_secret_key=KEY))
+    app = await app_with_user(tmp_path, "public:*:*", "rw")  # writing every service is not enough
     try:
-        await app.auth.accounts.create_admin(ADMIN_PASSWORD)
-        await app.auth.accounts.create_user("u1", USER_PASSWORD)
         async with asgi_client(app) as client:
             user = await login(client, "u1", USER_PASSWORD)
             refused = await client.put(SWITCHES, params={"entry": "check", "value": "false", "accessToken": user})

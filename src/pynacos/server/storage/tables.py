@@ -248,13 +248,27 @@ revoked_tokens = Table(
 # Naming state that must be durable. Nacos keeps it in Raft, not SQL, so these tables are pynacos's own.
 # Names can be long (service 512 chars), so rows are keyed by a SHA-256 of the name parts: MySQL
 # limits a key to 3072 bytes.
+
+
+def _service_names() -> list[Column[str]]:
+    """The service's names, repeated in each naming table (new Column objects: one table each)."""
+    return [
+        Column("namespace_id", String(128), nullable=False),
+        Column("group_name", String(128), nullable=False),
+        Column("service_name", String(512), nullable=False),
+    ]
+
+
+def _service_hash() -> Column[str]:
+    """Indexed: the rows of one service are found (and deleted) by it."""
+    return Column("service_hash", String(64), nullable=False, index=True)
+
+
 naming_services = Table(
     "pynacos_naming_service",
     metadata,
     Column("service_hash", String(64), primary_key=True),
-    Column("namespace_id", String(128), nullable=False),
-    Column("group_name", String(128), nullable=False),
-    Column("service_name", String(512), nullable=False),
+    *_service_names(),
     Column("ephemeral", Boolean, nullable=False),
     Column("has_metadata", Boolean, nullable=False),
     Column("protect_threshold", Float, nullable=False),
@@ -266,10 +280,8 @@ persistent_instances = Table(
     "pynacos_persistent_instance",
     metadata,
     Column("instance_hash", String(64), primary_key=True),
-    Column("service_hash", String(64), nullable=False, index=True),
-    Column("namespace_id", String(128), nullable=False),
-    Column("group_name", String(128), nullable=False),
-    Column("service_name", String(512), nullable=False),
+    _service_hash(),
+    *_service_names(),
     Column("ip", String(128), nullable=False),
     Column("port", Integer, nullable=False),
     Column("cluster_name", String(64), nullable=False),
@@ -285,10 +297,8 @@ naming_clusters = Table(
     "pynacos_naming_cluster",
     metadata,
     Column("cluster_hash", String(64), primary_key=True),
-    Column("service_hash", String(64), nullable=False, index=True),
-    Column("namespace_id", String(128), nullable=False),
-    Column("group_name", String(128), nullable=False),
-    Column("service_name", String(512), nullable=False),
+    _service_hash(),
+    *_service_names(),
     Column("cluster_name", String(128), nullable=False),
     Column("config", Text, nullable=False),
 )
@@ -299,10 +309,8 @@ naming_overrides = Table(
     "pynacos_naming_override",
     metadata,
     Column("override_hash", String(64), primary_key=True),
-    Column("service_hash", String(64), nullable=False, index=True),
-    Column("namespace_id", String(128), nullable=False),
-    Column("group_name", String(128), nullable=False),
-    Column("service_name", String(512), nullable=False),
+    _service_hash(),
+    *_service_names(),
     Column("address", String(256), nullable=False),
     Column("enabled", Boolean, nullable=False),
     Column("weight", Float, nullable=False),
