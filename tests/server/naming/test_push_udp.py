@@ -297,3 +297,20 @@ async def test_push_paused_by_the_switch_holds_changes_and_sends_them_on_resume(
     held, addr = await receiver.next(timeout=1.5)
     assert hosts_of(held) == ["10.0.0.5:8080"]
     receiver.ack(held, addr)
+
+
+async def test_push_state_counts_acked_and_given_up_pushes_and_resets(
+    client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    state = f"{NS}/operator/push/state"
+    assert (await client.get(state)).json() == {"succeed": 0, "total": 0, "ratio": 0, "reset": False}
+    await subscribe(client, receiver, JAVA)
+    first, addr = await receiver.next(timeout=1.5)
+    receiver.ack(first, addr)
+    await client.post(f"{NS}/instance", params={"serviceName": "demo", "ip": "10.0.0.5", "port": "8080"})
+    await receiver.next(timeout=1.5)  # not acked: resent once, then given up
+    await receiver.next(timeout=ACK_TIMEOUT_MS / 1000 + 1.0)
+    await asyncio.sleep(ACK_TIMEOUT_MS * 2.5 / 1000)
+    counted = await client.get(state, params={"reset": "true"})
+    assert counted.json() == {"succeed": 1, "total": 2, "ratio": 0.5, "reset": True}
+    assert (await client.get(state)).json() == {"succeed": 0, "total": 0, "ratio": 0, "reset": False}

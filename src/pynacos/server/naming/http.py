@@ -163,6 +163,8 @@ class NamingRoutes:
         self.service = service
         self.namespace_exists = namespace_exists
         self.push = push
+        #: (total, failed) at the last `push/state?reset=true`
+        self._push_base = (0, 0)
         #: the server's HTTP port, which `/health/server` reports
         self.port = port
 
@@ -201,6 +203,7 @@ class NamingRoutes:
             routes.append(route(f"{base}/{ops}/metrics", "GET", self.metrics, PUBLIC))
             routes.append(route(f"{base}/{ops}/switches", "GET", self.switches, AUTHENTICATED))
             routes.append(route(f"{base}/{ops}/switches", "PUT", self.update_switch, SWITCHES_WRITE))
+            routes.append(route(f"{base}/{ops}/push/state", "GET", self.push_state, AUTHENTICATED))
         return routes
 
     def instance_of(self, params: Params, v2: bool = False) -> Instance:
@@ -502,6 +505,21 @@ class NamingRoutes:
     def switches_body(self) -> dict[str, Any]:
         switches = self.service.switches.as_json()
         return {**SWITCHES, **switches, "pushEnabled": switches["pushEnabled"] and self.push.active}
+
+    async def push_state(self, call: Call) -> Response:
+        """UDP push outcomes since start-up or the last `reset=true`: a push counts once acked or given up.
+
+        Nacos counts since midnight and adds `detail` (push costs) on request; pynacos keeps no push
+        costs, so `detail` is left out. The route needs a login here (Nacos: none), since `reset` changes state.
+        """
+        counters = self.push.state.counters
+        total = counters.acked + counters.gave_up - self._push_base[0]
+        failed = counters.gave_up - self._push_base[1]
+        reset = p.to_boolean(call.params.get("reset"), False)
+        if reset:
+            self._push_base = (counters.acked + counters.gave_up, counters.gave_up)
+        ratio = (total - failed) / total if total > 0 else 0
+        return http.json({"succeed": total - failed, "total": total, "ratio": ratio, "reset": reset})
 
     async def update_switch(self, call: Call) -> Response:
         params = call.params
