@@ -131,21 +131,8 @@ class NacosWriter:
         self.clock = datetime(2025, 1, 1, 10, 0, 0)
 
     def config(self, config_id: int, data_id: str, group: str, tenant: str, content: str, **extra: Any) -> Executable:
-        row = {
-            "id": config_id,
-            "data_id": data_id,
-            "group_id": group,
-            "tenant_id": tenant,
-            "content": content,
-            "md5": hashlib.md5(content.encode()).hexdigest(),
-            "gmt_create": self.clock,
-            "gmt_modified": self.clock,
-            "src_user": "nacos",
-            "src_ip": "10.0.0.5",
-            "app_name": "",
-            "type": extra.pop("type", "text"),
-            **extra,
-        }
+        row = {"id": config_id, **self._written(data_id, group, tenant, content), "type": extra.pop("type", "text")}
+        row.update(extra)
         if self.version != "2.0":
             row["encrypted_data_key"] = ""
         return _insert("config_info", row)
@@ -153,9 +140,16 @@ class NacosWriter:
     def history(
         self, nid: int, config_id: int, op: str, data_id: str, group: str, tenant: str, content: str
     ) -> Executable:
-        row = {
-            "id": config_id,
-            "nid": nid,
+        row = {"id": config_id, "nid": nid, **self._written(data_id, group, tenant, content), "op_type": op}
+        if self.version != "2.0":
+            row["encrypted_data_key"] = ""
+        if self.version == "3.0":
+            row.update(publish_type="formal", gray_name="", ext_info='{"src_user":"nacos","type":"yaml"}')
+        return _insert("his_config_info", row)
+
+    def _written(self, data_id: str, group: str, tenant: str, content: str) -> dict[str, Any]:
+        """The columns every config-like row shares, as this node writes them."""
+        return {
             "data_id": data_id,
             "group_id": group,
             "tenant_id": tenant,
@@ -166,50 +160,17 @@ class NacosWriter:
             "gmt_modified": self.clock,
             "src_user": "nacos",
             "src_ip": "10.0.0.5",
-            "op_type": op,
         }
-        if self.version != "2.0":
-            row["encrypted_data_key"] = ""
-        if self.version == "3.0":
-            row.update(publish_type="formal", gray_name="", ext_info='{"src_user":"nacos","type":"yaml"}')
-        return _insert("his_config_info", row)
 
     def gray(self, gray_id: int, data_id: str, gray_name: str, rule: str, content: str) -> Executable:
         """A `config_info_gray` row of the public namespace (2.5+), with the rule JSON as Gson writes it."""
-        row = {
-            "id": gray_id,
-            "data_id": data_id,
-            "group_id": "DEFAULT_GROUP",
-            "tenant_id": self.public,
-            "content": content,
-            "md5": hashlib.md5(content.encode()).hexdigest(),
-            "src_user": "nacos",
-            "src_ip": "10.0.0.5",
-            "gmt_create": self.clock,
-            "gmt_modified": self.clock,
-            "app_name": "",
-            "gray_name": gray_name,
-            "gray_rule": rule,
-            "encrypted_data_key": "",
-        }
+        row = self._written(data_id, "DEFAULT_GROUP", self.public, content)
+        row.update(id=gray_id, gray_name=gray_name, gray_rule=rule, encrypted_data_key="")
         return _insert("config_info_gray", row)
 
     def legacy_gray(self, table: str, data_id: str, content: str, **columns: str) -> Executable:
         """A row of Nacos 2.0-2.4's `config_info_beta` (`beta_ips=`) or `config_info_tag` (`tag_id=`)."""
-        row = {
-            "data_id": data_id,
-            "group_id": "DEFAULT_GROUP",
-            "tenant_id": "",
-            "app_name": "",
-            "content": content,
-            "md5": hashlib.md5(content.encode()).hexdigest(),
-            "gmt_create": self.clock,
-            "gmt_modified": self.clock,
-            "src_user": "nacos",
-            "src_ip": "10.0.0.5",
-            **columns,
-        }
-        return _insert(table, row)
+        return _insert(table, {**self._written(data_id, "DEFAULT_GROUP", "", content), **columns})
 
 
 def _insert(table: str, row: dict[str, Any]) -> Executable:
