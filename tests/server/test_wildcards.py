@@ -31,4 +31,4 @@ def test_literal_and_edges() -> None:
 def test_many_stars_against_a_long_value_take_no_time() -> None:
     started = time.perf_counter()
     assert not wildcard("*" * 40 + "!")("reg.redos.a-realistically-long.data-id.yaml" * 100)
-    assert time.perf_counter() - started < 0.05
+    assert time.perf_counter() - started < 0.5  # linear: milliseconds; regex backtracking: minutes

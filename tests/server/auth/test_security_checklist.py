@@ -766,7 +766,7 @@ async def test_item_23_unknown_user_and_wrong_password_are_indistinguishable(
         )
         assert (wrong.status_code, wrong.text) == (403, "user not found!")
     ratio = statistics.median(unknown_times) / statistics.median(known_times)
-    assert 0.8 <= ratio <= 1.2, ratio
+    assert 0.7 <= ratio <= 1.43, ratio  # without the dummy BCrypt it would be about 0.01; the rest is CI noise
 
 
 async def test_item_24_ten_failures_lock_u1_then_the_correct_password_works_after_the_wait(
