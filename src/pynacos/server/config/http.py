@@ -39,10 +39,11 @@ def key_from(params: Params, check: bool = True) -> ConfigKey:
     return ConfigKey(normalise(tenant), group, data_id)
 
 
-def config_headers(config: Config) -> dict[str, str]:
+def config_headers(config: Config | GrayConfig, config_type: str | None = None) -> dict[str, str]:
+    """The headers of a read: the served version's md5, time and key; the type is the formal config's."""
     headers = {
         **http.NO_CACHE,
-        "Config-Type": config.type or "text",
+        "Config-Type": (config.type if isinstance(config, Config) else config_type) or "text",
         "Content-MD5": config.md5,
         "Last-Modified": shapes.http_date(config.modified),
     }
@@ -78,15 +79,8 @@ def served_tag(call: Call) -> str | None:
 
 
 def gray_headers(version: GrayConfig, formal: Config | None) -> dict[str, str]:
-    """What a read served from a gray version carries: its md5 and time, and `isBeta` or `tag`."""
-    headers = {
-        **http.NO_CACHE,
-        "Config-Type": (formal.type if formal else "") or "text",
-        "Content-MD5": version.md5,
-        "Last-Modified": shapes.http_date(version.modified),
-    }
-    if version.encrypted_data_key:
-        headers["Encrypted-Data-Key"] = version.encrypted_data_key
+    """A read served from a gray version also says which: `isBeta`, or the `tag` it matched."""
+    headers = config_headers(version, formal.type if formal else None)
     if version.rule.type == gray.BETA:
         headers["isBeta"] = "true"
     else:
