@@ -70,10 +70,10 @@ class NacosApp:
         self.namespaces = NamespaceService(NamespaceStore(self.engine))
         self.configs = ConfigService(
             ConfigStore(self.engine),
+            GrayStore(self.engine),
             self.bus,
             self.namespaces.exists,
             self.settings.max_content,
-            GrayStore(self.engine),
             self.settings.max_gray_versions,
         )
         self.naming = NamingService(NamingStore(self.engine), active_checks=self.settings.naming_active_checks)

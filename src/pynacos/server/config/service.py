@@ -47,14 +47,14 @@ class ConfigService:
     def __init__(
         self,
         store: ConfigStore,
+        gray_store: GrayStore,
         bus: EventBus,
         namespace_exists: Callable[[str], bool],
         max_content: int,
-        gray_store: GrayStore | None = None,
         max_gray_versions: int = gray.DEFAULT_MAX_VERSIONS,
     ) -> None:
         self.store = store
-        self.gray_store = gray_store or GrayStore(store.engine)
+        self.gray_store = gray_store
         self.bus = bus
         self.namespace_exists = namespace_exists
         self.max_content = max_content
