@@ -43,6 +43,9 @@ from pynacos.server.naming.switches import Switches
 from pynacos.server.storage.naming import NamingStore
 
 CACHE_MILLIS = 10000
+#: what a cluster nobody configured gets: TCP checks as in Nacos when active checks are on, else nothing
+CHECKED_BY_DEFAULT = ClusterConfig()
+UNCHECKED = ClusterConfig(HealthChecker("NONE"))
 log = logging.getLogger("pynacos.naming")
 ChangeCallback = Callable[[ServiceKey], None]
 
@@ -288,10 +291,11 @@ class NamingService:
         self._changed(key)
 
     def cluster_config(self, service: Service, cluster: str) -> ClusterConfig:
+        """The cluster's configuration, else the default: read for every instance on every check round."""
         configured = service.clusters.get(cluster)
         if configured is not None:
             return configured
-        return ClusterConfig() if self.active_checks else ClusterConfig(HealthChecker("NONE"))
+        return CHECKED_BY_DEFAULT if self.active_checks else UNCHECKED
 
     async def update_cluster(self, key: ServiceKey, cluster: str, config: ClusterConfig) -> None:
         """`PUT /cluster`: the service must exist (Nacos: 400 `service not found:<name>`)."""
