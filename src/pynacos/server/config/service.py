@@ -104,16 +104,13 @@ class ConfigService:
     def all(self) -> Iterable[Config]:
         return self._configs.values()
 
-    def by_ids(self, ids: Iterable[int], tenant: str) -> list[Config]:
-        """The configs with these ids in `tenant` only: the namespace the caller was authorised on
-        (Nacos ignores it, so ids, small sequential integers, reached every namespace)."""
+    def by_ids(self, ids: Iterable[int], tenant: str | None) -> list[Config]:
+        """The configs with these ids, in id order, in `tenant` only: the namespace the caller was authorised
+        on (Nacos ignores it, so ids, small sequential integers, reached every namespace). `None` is any
+        namespace, for clone, whose caller checks read access to each config itself."""
         wanted = set(ids)
-        return [c for c in self._configs.values() if c.id in wanted and c.key.tenant == tenant]
-
-    def by_ids_anywhere(self, ids: Iterable[int]) -> list[Config]:
-        """The configs with these ids in any namespace, in id order (clone; the caller checks read access)."""
-        wanted = set(ids)
-        return sorted((c for c in self._configs.values() if c.id in wanted), key=lambda c: c.id)
+        found = (c for c in self._configs.values() if c.id in wanted and tenant in (None, c.key.tenant))
+        return sorted(found, key=lambda c: c.id)
 
     def validate(self, request: Publish) -> None:
         """Every check a publish needs, done before anything is written."""

@@ -127,7 +127,7 @@ class ConfigTransfer:
         validation.check_namespace(tenant)
         if tenant and not self.namespace_exists(tenant):
             raise ImportRejected(100001, "目标 namespace 不存在", {"succCount": 0})
-        sources = [c for c in self.service.by_ids_anywhere(picks) if self.permits(call, [resource_of(c.key)], "r")]
+        sources = [c for c in self.service.by_ids(picks, tenant=None) if self.permits(call, [resource_of(c.key)], "r")]
         if not sources:
             raise ImportRejected(100005, "导入的文件数据为空", {"succCount": 0})
         plan = ImportPlan([_clone_item(source, picks[source.id], tenant) for source in sources])
