@@ -39,6 +39,7 @@ from pynacos.server.storage.engine import open_engine
 from pynacos.server.storage.gray_configs import GrayStore
 from pynacos.server.storage.namespaces import NamespaceStore
 from pynacos.server.storage.naming import NamingStore
+from pynacos.server.storage.outage import StorageHealth, health_of, is_storage_error
 
 log = logging.getLogger("pynacos.server")
 RETENTION_INTERVAL = 600.0
@@ -55,6 +56,7 @@ class NacosApp:
         self.metrics = Metrics()
         self.bus = EventBus()
         self.engine: AsyncEngine | None = None
+        self.storage = StorageHealth()
         self.hub = LongPollHub(settings.longpoll_max_total, settings.longpoll_max_per_ip)
         self.router: Router | None = None
         self.push: UdpPush | None = None
@@ -66,6 +68,7 @@ class NacosApp:
     async def start(self) -> None:
         """Open storage and build the services; the data load runs in the background."""
         self.engine = await open_engine(self.settings)
+        self.storage = health_of(self.engine)
         self.auth = AuthSystem(self.settings, self.engine)
         self.namespaces = NamespaceService(NamespaceStore(self.engine))
         self.configs = ConfigService(
@@ -120,6 +123,7 @@ class NacosApp:
             s.trusted_proxies,
             max_body=s.max_content + 1024 * 1024,  # security.md §6.3: 11 MiB with the default 10 MiB content
             access_log_enabled=s.access_log,
+            storage=self.storage,
         )
 
     async def _load(self) -> None:
@@ -175,9 +179,8 @@ class NacosApp:
             await asyncio.sleep(self.settings.empty_service_interval_ms / 1000)
             try:
                 await self.naming.remove_empty_services(self.settings.empty_service_expired_ms)
-            except Exception:
-                log.exception("removing empty services failed")
-                self.metrics.errors.labels(kind="storage").inc()
+            except Exception as exc:
+                self._background_failed("removing empty services", exc)
 
     async def _purge_history_forever(self) -> None:
         while True:
@@ -185,12 +188,19 @@ class NacosApp:
             cutoff = datetime.now() - timedelta(days=self.settings.retention_days)
             try:
                 removed = await self.configs.store.purge_history(cutoff)
-            except Exception:
-                log.exception("history clean-up failed")
-                self.metrics.errors.labels(kind="storage").inc()
+            except Exception as exc:
+                self._background_failed("history clean-up", exc)
                 continue
             if removed:
                 log.info("removed %d history rows older than %s", removed, cutoff)
+
+    def _background_failed(self, during: str, exc: Exception) -> None:
+        """A database outage reaches the storage health (counted, no traceback); anything else is a bug."""
+        self.metrics.errors.labels(kind="storage").inc()
+        if is_storage_error(exc):
+            self.storage.failed(exc, during)
+        else:
+            log.exception("%s failed", during)
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 from urllib.parse import unquote_plus
 
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -32,6 +31,7 @@ from pynacos.server import http
 from pynacos.server.auth.policy import Admin, Authenticated, Policy, Public, Secured
 from pynacos.server.errors import AuthFailed, BadRequest, NacosError, ParamCheckFailed, PayloadTooLarge, Unavailable
 from pynacos.server.http import Call, Params
+from pynacos.server.storage.outage import STORAGE_ERROR, StorageHealth, is_storage_error
 
 if TYPE_CHECKING:
     from pynacos.server.metrics import Metrics
@@ -96,6 +96,7 @@ class Router:
         trusted_proxies: Iterable[str] = (),
         max_body: int = 32 * 1024 * 1024,
         access_log_enabled: bool = False,
+        storage: StorageHealth | None = None,
     ) -> None:
         self.context = context_path.rstrip("/").encode()
         self.table: dict[str, dict[str, Route]] = {}
@@ -111,6 +112,7 @@ class Router:
         self.trusted = {ipaddress.ip_address(p) for p in trusted_proxies}
         self.max_body = max_body
         self.access_log_enabled = access_log_enabled
+        self.storage = storage or StorageHealth()
         self._paths: dict[bytes, str | None] = {}
 
     def routes(self) -> list[Route]:
@@ -188,14 +190,19 @@ class Router:
             return http.spring_error(exc.http_status, exc.detail, request.scope["path"])
         except NacosError as exc:
             return render_error(exc, entry.style)
-        except SQLAlchemyError as exc:
-            log.error("storage error on %s %s: %s", method, entry.path, exc.__class__.__name__)
+        except Exception as exc:
+            return self._failed(entry, method, exc)
+
+    def _failed(self, entry: Route, method: str, exc: Exception) -> Response:
+        """A storage failure is answered and reported to the storage health (one line with the cause, then
+        counts: a database outage must not write a traceback per request); anything else is a bug."""
+        if is_storage_error(exc):
+            self.storage.failed(exc, f"{method} {entry.path}")
             self.metrics.errors.labels(kind="storage").inc()
-            return render_error(NacosError("storage error, nothing was changed; see the server log"), entry.style)
-        except Exception:
-            log.exception("unexpected error on %s %s", method, entry.path)
-            self.metrics.errors.labels(kind="internal").inc()
-            return render_error(NacosError("internal error, see the server log"), entry.style)
+            return render_error(NacosError(STORAGE_ERROR), entry.style)
+        log.exception("unexpected error on %s %s", method, entry.path)
+        self.metrics.errors.labels(kind="internal").inc()
+        return render_error(NacosError("internal error, see the server log"), entry.style)
 
     async def _params(self, request: Request) -> Params:
         pairs = http.parse_pairs(request.scope["query_string"])

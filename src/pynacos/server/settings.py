@@ -228,6 +228,13 @@ class Settings:
         env="DB_POOL_CONNECTION_TIMEOUT",
         parse=parse_int,
     )
+    db_startup_wait_seconds: int = option(
+        30,
+        "pynacos.db.startup.wait.seconds",
+        "How long start-up keeps trying to reach an external database that is not up yet (s); 0 tries once.",
+        env="PYNACOS_DB_STARTUP_WAIT_SECONDS",
+        parse=parse_int,
+    )
     data_dir: str = option("", "pynacos.data.dir", "Data directory; empty means <home>/data.", env="PYNACOS_DATA_DIR")
     sqlite_synchronous: str = option(
         "full",

@@ -1,12 +1,17 @@
 """Backends for the storage contract tests: SQLite always, MariaDB and PostgreSQL when reachable
-(.ci/run starts both). Each test gets a fresh, empty database."""
+(.ci/run starts both). Each test gets a fresh, empty database.
+
+A database that is not running skips its tests on a developer's machine; under CI (`CI=true`) it
+fails them, so a green run cannot hide tests that never ran."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from sqlalchemy import inspect
@@ -25,22 +30,38 @@ def reachable(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-async def fresh_mysql() -> None:
+def missing(what: str) -> NoReturn:
+    """Skip the test for want of a database, or fail it under CI (see the module docstring)."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what}, and CI=true: the suite must run against every database", pytrace=False)
+    pytest.skip(what)
+
+
+def require(kind: str) -> None:
+    """Go on only if the database of `kind` (mysql or postgresql) is listening (see `missing`)."""
+    port, name = (3306, "MariaDB") if kind == "mysql" else (5432, "PostgreSQL")
+    if not reachable(port):
+        missing(f"{name} not running on 127.0.0.1:{port}")
+
+
+async def fresh_mysql(name: str = DB, create: bool = True) -> None:
     import asyncmy
 
     conn = await asyncmy.connect(host="127.0.0.1", port=3306, user="root", password="")
     async with conn.cursor() as cursor:
-        await cursor.execute(f"DROP DATABASE IF EXISTS {DB}")
-        await cursor.execute(f"CREATE DATABASE {DB} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+        await cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+        if create:
+            await cursor.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
     conn.close()
 
 
-async def fresh_postgresql() -> None:
+async def fresh_postgresql(name: str = DB, create: bool = True) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(host="127.0.0.1", port=5432, user="postgres", database="postgres")
-    await conn.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-    await conn.execute(f"CREATE DATABASE {DB}")
+    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    if create:
+        await conn.execute(f"CREATE DATABASE {name}")
     await conn.close()
 
 
@@ -58,12 +79,10 @@ def backend_settings(kind: str, home: Path) -> Settings:
 async def fresh(kind: str) -> None:
     """Empty the database of `kind`, or skip the test when its server is not running."""
     if kind == "mysql":
-        if not reachable(3306):
-            pytest.skip("MariaDB not running on 127.0.0.1:3306")
+        require(kind)
         await fresh_mysql()
     if kind == "postgresql":
-        if not reachable(5432):
-            pytest.skip("PostgreSQL not running on 127.0.0.1:5432")
+        require(kind)
         await fresh_postgresql()
 
 

@@ -28,6 +28,8 @@ from pynacos.server.auth.throttle import LoginThrottle
 from pynacos.server.auth.tokens import TokenCodec, TokenService
 from pynacos.server.routing import Route
 from pynacos.server.settings import Settings, SettingsError
+from pynacos.server.storage.files import private_dir
+from pynacos.server.storage.outage import report
 from pynacos.server.storage.users import AuthStore
 
 log = logging.getLogger("pynacos.auth")
@@ -162,12 +164,13 @@ class AuthSystem:
                 await self.accounts.load()
                 self.tokens.forget_expired()
                 await self.accounts.store.purge_revoked(int(time.time()))
-            except Exception:
-                log.exception("reloading users, roles and permissions failed; keeping the previous ones")
+            except Exception as exc:
+                if not report(self.accounts.store.engine, exc, "reloading users, roles and permissions"):
+                    log.exception("reloading users, roles and permissions failed; keeping the previous ones")
 
     def _write_bootstrap_token(self) -> None:
         path = self.bootstrap_file
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         path.touch(mode=0o600, exist_ok=True)
         path.chmod(0o600)
         path.write_text(secrets.token_urlsafe(32) + "\n")
