@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from pynacos.server.config import validation
 from tests.server.support import CFG, GROUP, create_namespace, publish, show_all
 
 
@@ -246,11 +247,27 @@ async def test_catalog_of_a_missing_config_has_null_data(client: httpx.AsyncClie
 
 
 async def test_delete_by_ids_removes_each_and_skips_unknown(client: httpx.AsyncClient, three: None) -> None:
-    response = await client.delete(CFG, params={"delType": "ids", "ids": "1,3,99,x"})
+    response = await client.delete(CFG, params={"delType": "ids", "ids": "1,3,99"})
     assert (response.status_code, response.json()) == (200, {"code": 200, "message": None, "data": True})
     assert [i["dataId"] for i in (await search(client)).json()["pageItems"]] == ["b.json"]
     history = await client.get("/v1/cs/history", params={"search": "accurate", "dataId": "a.yaml", "group": GROUP})
     assert [row["opType"] for row in history.json()["pageItems"]] == ["D", "I"]
+
+
+@pytest.mark.parametrize("ids", ["abc", "1,x", "²", "9223372036854775808", "-9223372036854775809", "1.5", "0x1"])
+async def test_delete_by_ids_refuses_what_is_not_a_java_long_and_deletes_nothing(
+    client: httpx.AsyncClient, three: None, ids: str
+) -> None:
+    """Issue 14 item 5: skipping bad entries answered `true` to a request that deleted nothing it named."""
+    response = await client.delete(CFG, params={"delType": "ids", "ids": ids})
+    assert response.status_code == 400
+    assert "ids must be whole numbers within a Java long" in response.text
+    assert len((await search(client)).json()["pageItems"]) == 3
+
+
+def test_parse_ids_reads_java_longs_and_skips_blank_entries() -> None:
+    assert validation.parse_ids(" 1, ,2,,9223372036854775807,-3,+4") == [1, 2, 2**63 - 1, -3, 4]
+    assert validation.parse_ids("") == []
 
 
 async def test_delete_by_ids_needs_ids(client: httpx.AsyncClient) -> None:

@@ -161,10 +161,22 @@ async def test_update_sets_name_and_description(client: httpx.AsyncClient) -> No
     assert (await v1_list(client))[1] == namespace("dev", "Development", "d")
 
 
-async def test_update_of_an_unknown_namespace_answers_true_and_creates_nothing(client: httpx.AsyncClient) -> None:
+async def test_update_of_an_unknown_namespace_is_refused_and_creates_nothing(client: httpx.AsyncClient) -> None:
+    """Issue 14 item 5: Nacos answers `true` and changes nothing, which reads as success."""
     response = await client.put(V1, data={"namespace": "ghost", "namespaceShowName": "Ghost"})
-    assert response.text == "true"
+    assert (response.status_code, response.text) == (400, "caused: namespaceId [ ghost ] not exist;")
+    v2 = await client.put(V2, data={"namespaceId": "ghost", "namespaceName": "Ghost"})
+    assert (v2.status_code, v2.json()["code"]) == (400, 22001)
     assert await v1_list(client) == [PUBLIC]
+
+
+async def test_names_and_descriptions_longer_than_their_columns_are_refused(client: httpx.AsyncClient) -> None:
+    """tenant_info holds 128-character names and 256-character descriptions: SQLite alone would keep more."""
+    assert await v1_create(client, "dev", "n" * 129) == "200 false"
+    form = {"customNamespaceId": "dev", "namespaceName": "Dev", "namespaceDesc": "d" * 257}
+    assert (await client.post(V1, data=form)).text == "false"
+    assert await v1_create(client, "dev", "n" * 128) == "200 true"
+    assert (await v1_list(client))[1]["namespaceShowName"] == "n" * 128
 
 
 async def test_update_with_an_illegal_name_answers_false(client: httpx.AsyncClient) -> None:

@@ -21,6 +21,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 
+from pynacos.server.characters import NUL, NUL_TEXT
 from pynacos.server.errors import BadRequest, MissingParameter
 
 if TYPE_CHECKING:
@@ -177,9 +178,12 @@ def _parse(raw: bytes) -> list[tuple[str, str]]:
         raise BadRequest("parameters contain an invalid percent-escape")
     try:
         text = raw.decode("ascii")
-        return parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+        pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
     except UnicodeDecodeError:
         raise BadRequest("parameters are not valid UTF-8 percent-encoding") from None
+    if (b"%00" in raw or b"\x00" in raw) and any(NUL in name or NUL in value for name, value in pairs):
+        raise BadRequest(f"parameters {NUL_TEXT}")  # characters.py: the same answer on every backend
+    return pairs
 
 
 @dataclass

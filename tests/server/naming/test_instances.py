@@ -257,3 +257,54 @@ async def test_statuses(client: httpx.AsyncClient) -> None:
     await register(client)
     body = (await client.get(f"{NS}/instance/statuses", params={"key": "public##DEFAULT_GROUP@@demo"})).json()
     assert body == {"ips": ["10.0.0.5:8080_true"]}
+
+
+# Issue 14 item 5: inputs Nacos took silently.
+
+
+@pytest.mark.parametrize("ip", ["abc", "localhost", "999.1.1.1", "10.0.0", "1.2.3.4.5", "host.", ".host.example"])
+async def test_an_ip_that_is_neither_an_address_nor_a_qualified_name_is_refused(
+    client: httpx.AsyncClient, ip: str
+) -> None:
+    response = await register(client, ip=ip)
+    assert (response.status_code, response.text) == (
+        400,
+        "Param 'ip' is illegal, illegal characters should not appear in the param.\n",
+    )
+    assert await hosts(client) == []
+
+
+@pytest.mark.parametrize("ip", ["10.0.0.7", "2001:db8::7", "host.example.com", "db-1.svc.cluster.local"])
+async def test_address_literals_and_qualified_names_register(client: httpx.AsyncClient, ip: str) -> None:
+    assert (await register(client, ip=ip)).text == "ok"
+    assert [h["ip"] for h in await hosts(client)] == [ip]
+
+
+@pytest.mark.parametrize("beat_ip", [123, ["10.0.0.5"], {"a": 1}, True])
+async def test_a_beat_ip_that_is_not_a_json_string_is_refused(client: httpx.AsyncClient, beat_ip: object) -> None:
+    beat = json.dumps({"ip": beat_ip, "port": 8080, "serviceName": "DEFAULT_GROUP@@demo"})
+    response = await client.put(f"{NS}/instance/beat", params={"serviceName": "demo"}, data={"beat": beat})
+    assert (response.status_code, response.text) == (400, "beat ip must be a JSON string")
+    assert await hosts(client) == []
+
+
+async def test_a_health_word_that_is_not_true_or_false_is_refused(client: httpx.AsyncClient) -> None:
+    assert (await register(client, ephemeral="false")).text == "ok"
+    base = {"serviceName": "demo", "ip": "10.0.0.5", "port": "8080"}
+    response = await client.put(f"{NS}/health/instance", params={**base, "healthy": "perhaps"})
+    assert (response.status_code, response.text) == (400, "Param 'healthy' must be true or false, not 'perhaps'")
+    assert (await hosts(client))[0]["healthy"] is True
+    assert (await client.put(f"{NS}/health/instance", params={**base, "healthy": "FALSE"})).text == "ok"
+    assert (await hosts(client))[0]["healthy"] is False
+    blank = await client.put(f"{NS}/health/instance", params={**base, "healthy": " "})
+    assert (blank.status_code, blank.text) == (400, "Param 'healthy' is required.")
+
+
+@pytest.mark.parametrize("udp_port", ["70000", "65536", "-1"])
+async def test_a_udp_port_no_port_can_have_is_refused(app: NacosApp, client: httpx.AsyncClient, udp_port: str) -> None:
+    response = await client.get(f"{NS}/instance/list", params={"serviceName": "demo", "udpPort": udp_port})
+    assert (response.status_code, response.text) == (
+        400,
+        "Param 'udpPort' is illegal, the value should be between 0 and 65535.",
+    )
+    assert app.push is not None and len(app.push.state) == 0

@@ -117,11 +117,13 @@ class ConfigService:
         key = request.key
         validation.validate_tenant(key.tenant)
         validation.validate_key(key.data_id, key.group)
+        validation.validate_storable_key(key)
         validation.validate_content(request.content, self.max_content)
         validation.validate_encrypted_data_key(request.encrypted_data_key)
         validation.validate_extras(
-            request.tags, request.desc, request.use, request.effect, request.type, request.schema
+            request.tags, request.desc, request.use, request.effect, request.type, request.schema, request.app_name
         )
+        validation.validate_src_user(request.src_user)
         if key.tenant and not self.namespace_exists(key.tenant):
             raise BadRequest(f"namespace '{key.tenant}' does not exist; create it first")
 
@@ -147,6 +149,7 @@ class ConfigService:
     async def publish_gray(self, request: Publish, rule: GrayRule) -> GrayConfig:
         """Store a beta or tag version next to the formal config (which need not exist)."""
         self.validate(request)
+        validation.validate_encrypted_data_key(request.encrypted_data_key, validation.MAX_GRAY_ENCRYPTED_DATA_KEY)
         async with self._write_lock:
             versions = self._grays.get(request.key, ())
             gray.check_capacity(versions, rule.name, self.max_gray_versions)
@@ -165,6 +168,7 @@ class ConfigService:
 
     async def remove_gray(self, key: ConfigKey, name: str, src_user: str | None, src_ip: str | None) -> bool:
         """Stop a gray version (`beta`, `tag_<t>`); the formal config stays. Unknown: nothing to do."""
+        validation.validate_src_user(src_user)
         async with self._write_lock:
             old = self.gray_named(key, name)
             if old is None:
@@ -180,6 +184,7 @@ class ConfigService:
 
     async def remove(self, key: ConfigKey, src_user: str | None, src_ip: str | None) -> bool:
         """Delete a config; deleting one that does not exist is not an error (Nacos answers true)."""
+        validation.validate_src_user(src_user)
         async with self._write_lock:
             old = self._configs.get(key)
             if old is None:

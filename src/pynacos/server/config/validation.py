@@ -2,7 +2,9 @@
 
 Layer 1 (`check_*`, Nacos's param-check filter) limits length and characters and answers with the
 bare message. Layer 2 (`validate_*`, Nacos's ParamUtils) answers `caused: <msg>;` (v1) or code 20002
-(v2). pynacos adds one rule Nacos lacks: `.` and `..` are not names (they become paths elsewhere).
+(v2). pynacos adds rules Nacos lacks: `.` and `..` are not names (they become paths elsewhere), and
+what a publish stores holds no NUL and fits its column on every backend (characters.py), so a dataId
+of 256 characters, which Nacos's filter lets through to a varchar(255) column, is refused before it.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import functools
 import re
 
-from pynacos.server.config.models import CONFIG_TYPES
+from pynacos.server.characters import refuse_nul
+from pynacos.server.config.models import CONFIG_TYPES, ConfigKey
 from pynacos.server.errors import BadRequest, ParamCheckFailed
+from pynacos.server.http import JAVA_LONG_MAX
 from pynacos.server.namespaces.service import normalise
 
 _NAMESPACE = re.compile(r"[A-Za-z0-9_-]+")
@@ -19,6 +23,13 @@ _NAME = re.compile(r"[A-Za-z0-9_.:-]*")
 _VALID = re.compile(r"[\w.:-]+")
 _SHOW_NAME_BAD = set("@#$%^&*")
 MAX_TAGS = 5
+#: column widths of config_info (storage/tables.py) that Nacos's checks do not already keep to
+MAX_STORED_DATA_ID = 255
+MAX_APP_NAME = 128
+MAX_SRC_USER = 256
+MAX_ENCRYPTED_DATA_KEY = 1024
+MAX_GRAY_ENCRYPTED_DATA_KEY = 256  # config_info_gray's column is narrower
+MAX_SCHEMA_BYTES = 65535  # MySQL TEXT
 
 
 def _filter_error(label: str, limit: int | None = None) -> ParamCheckFailed:
@@ -88,9 +99,15 @@ def validate_tenant(tenant: str, label: str = "tenant") -> None:
         raise BadRequest(f"too long {label}, over 128")
 
 
+def validate_storable_key(key: ConfigKey) -> None:
+    if len(key.data_id) > MAX_STORED_DATA_ID:
+        raise BadRequest(f"too long dataId, over {MAX_STORED_DATA_ID}")
+
+
 def validate_content(content: str, max_content: int) -> None:
     if not content.strip():
         raise BadRequest(f"content is blank : {content}")
+    refuse_nul("content", content)
     if len(content) > max_content // 4 and len(content.encode("utf-8")) > max_content:
         raise BadRequest(f"invalid content, over {max_content}")
 
@@ -102,36 +119,64 @@ def validate_extras(
     effect: str | None,
     type_: str | None,
     schema: str | None,
+    app_name: str | None = None,
 ) -> None:
     if tags is not None:
         if len(tags) > MAX_TAGS:
             raise BadRequest(f"too much config_tags, over {MAX_TAGS}")
         if any(len(tag) > 64 for tag in tags):
             raise BadRequest("too long tag, over 64")
+        for tag in tags:
+            refuse_nul("config_tags", tag)
     for label, value, limit in (
         ("desc", desc, 128),
         ("use", use, 32),
         ("effect", effect, 32),
         ("type", type_, 32),
         ("schema", schema, 32768),
+        ("appName", app_name, MAX_APP_NAME),
     ):
         if value is not None and len(value) > limit:
             raise BadRequest(f"too long {label}, over {limit}")
+        refuse_nul(label, value)
+    if schema is not None and len(schema) > MAX_SCHEMA_BYTES // 4 and len(schema.encode()) > MAX_SCHEMA_BYTES:
+        raise BadRequest(f"too long schema, over {MAX_SCHEMA_BYTES} bytes")
+
+
+def validate_src_user(src_user: str | None) -> None:
+    """The user a change is recorded under (a `src_user` parameter when auth is off): a column, so bounded."""
+    if src_user is not None and len(src_user) > MAX_SRC_USER:
+        raise BadRequest(f"too long src_user, over {MAX_SRC_USER}")
+    refuse_nul("src_user", src_user)
 
 
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]*")
 
 
-def validate_encrypted_data_key(value: str | None) -> None:
+def validate_encrypted_data_key(value: str | None, limit: int = MAX_ENCRYPTED_DATA_KEY) -> None:
     """It is sent back in the `Encrypted-Data-Key` header: printable ASCII only, so no CR/LF can
     split the header and no non-Latin-1 character can break every later read of the config."""
     if value and not _HEADER_SAFE.fullmatch(value):
         raise BadRequest("encryptedDataKey must be printable ASCII (it is sent back in a header)")
+    if value and len(value) > limit:
+        raise BadRequest(f"too long encryptedDataKey, over {limit}")
+
+
+_ID = re.compile(r"[+-]?[0-9]{1,19}")
 
 
 def parse_ids(raw: str) -> list[int]:
-    """`ids=1,2,3`: ASCII digits only (`isdigit` also accepts `²`), within a Java long; others skipped."""
-    return [int(i) for i in (part.strip() for part in raw.split(",")) if i.isascii() and i.isdigit() and len(i) < 19]
+    """`ids=1,2,3` as Spring binds a `List<Long>`: blank entries are skipped, anything that is not a Java
+    long is a 400 (ASCII digits only: `isdigit` also accepts `²`). Skipping bad entries instead would
+    answer `true` to a request that deleted nothing it named."""
+    ids = []
+    for part in (piece.strip() for piece in raw.split(",")):
+        if not part:
+            continue
+        if not _ID.fullmatch(part) or not -JAVA_LONG_MAX - 1 <= int(part) <= JAVA_LONG_MAX:
+            raise BadRequest(f"ids must be whole numbers within a Java long, not '{part[:64]}'")
+        ids.append(int(part))
+    return ids
 
 
 def normalise_type(value: str | None) -> str:

@@ -15,6 +15,9 @@ from pynacos.server.storage.namespaces import NamespaceStore
 PUBLIC_IDS = frozenset({"", "public", "null"})
 _ID = re.compile(r"[A-Za-z0-9_-]+")
 _BAD_NAME_CHARS = set("@#$%^&*")
+#: tenant_info's columns (the param check allows names up to 256, which only SQLite would store)
+MAX_NAME = 128
+MAX_DESC = 256
 
 
 def normalise(namespace_id: str | None) -> str:
@@ -32,6 +35,13 @@ class NamespaceRejected(BadRequest):
 
 class NamespaceMissing(NacosError):
     http_status: ClassVar[int] = 404
+    code: ClassVar[int] = 22001
+    title: ClassVar[str] = "namespace not exist"
+
+
+class NamespaceUnknown(BadRequest):
+    """An update of a namespace that does not exist (Nacos answers `true` and changes nothing)."""
+
     code: ClassVar[int] = 22001
     title: ClassVar[str] = "namespace not exist"
 
@@ -77,6 +87,7 @@ class NamespaceService:
         if len(ns_id) > 128:
             raise NamespaceRejected("too long namespaceId, over 128")
         check_name(name)
+        check_fits(name, desc)
         async with self._lock:
             if ns_id in self._custom:
                 raise NamespaceRejected(f"the namespaceId is existed, namespaceId: {ns_id}")
@@ -86,10 +97,12 @@ class NamespaceService:
 
     async def update(self, namespace_id: str, name: str, desc: str | None) -> None:
         check_name(name)
+        check_fits(name, desc)
         async with self._lock:
+            if namespace_id not in self._custom:
+                raise NamespaceUnknown(f"namespaceId [ {namespace_id} ] not exist")
             await self.store.update(namespace_id, name, desc)
-            if namespace_id in self._custom:
-                self._custom[namespace_id] = Namespace(namespace_id, name, desc)
+            self._custom[namespace_id] = Namespace(namespace_id, name, desc)
 
     async def delete(self, namespace_id: str) -> bool:
         """Configs in the namespace are kept, as in Nacos; the public namespace cannot be deleted."""
@@ -114,3 +127,11 @@ class NamespaceService:
 def check_name(name: str) -> None:
     if not name.strip() or any(c in _BAD_NAME_CHARS for c in name):
         raise NamespaceRejected(f"namespaceName [{name}] contains illegal char")
+
+
+def check_fits(name: str, desc: str | None) -> None:
+    """What tenant_info's columns hold on every backend (characters.py); SQLite alone would keep more."""
+    if len(name) > MAX_NAME:
+        raise NamespaceRejected(f"too long namespaceName, over {MAX_NAME}")
+    if desc is not None and len(desc) > MAX_DESC:
+        raise NamespaceRejected(f"too long namespaceDesc, over {MAX_DESC}")

@@ -100,6 +100,8 @@ def selector_of(raw: str | None) -> dict[str, Any]:
     """Only `none` (and `label`, treated as none: it needs a CMDB) selectors exist."""
     if raw is None or not raw.strip():
         return {"type": "none"}
+    if len(raw) > p.MAX_STORED_JSON:
+        raise NamingError(f"selector is over {p.MAX_STORED_JSON} characters")
     try:
         selector = orjson.loads(raw)
     except ValueError:
@@ -124,13 +126,17 @@ def threshold_of(raw: str | None, required: bool = False) -> float:
 
 
 def udp_port_of(raw: str | None) -> int:
-    """`udpPort` (v2: `port`): 0 = no push; non-numeric is Nacos's NumberFormatException text."""
+    """`udpPort` (v2: `port`): 0 = no push; non-numeric is Nacos's NumberFormatException text, and a
+    number no port can have is a 400 too (Nacos stores it and never pushes)."""
     if raw is None or not raw.strip():
         return 0
     try:
-        return int(raw.strip())
+        port = int(raw.strip())
     except ValueError:
-        raise NamingError(f'For input string: "{raw}"') from None
+        raise NamingError(f'For input string: "{raw[:64]}"') from None
+    if not 0 <= port <= 65535:
+        raise NamingError("Param 'udpPort' is illegal, the value should be between 0 and 65535.")
+    return port
 
 
 def positive_int(raw: str | None, default: int) -> int:
@@ -311,9 +317,9 @@ class NamingRoutes:
     async def beat_body(self, params: Params) -> dict[str, Any]:
         key = p.service_key(params)
         info = p.beat_info(params.get("beat"))
-        ip = str(info.get("ip", "")) if info and info.get("ip") else params.get("ip", "")
+        ip = p.beat_ip(info, params)
         port_raw = str(info["port"]) if info and info.get("port") is not None else params.get("port", "0")
-        ip, port = p.check_ip(ip) if ip else ip, p.port_of(port_raw or "0")
+        port = p.port_of(port_raw or "0")
         cluster = p.cluster_of(params, "clusterName")
         if info and str(info.get("cluster") or "").strip():
             cluster = p.cluster_of(Params([("cluster", str(info["cluster"]))]), "cluster")
@@ -327,6 +333,8 @@ class NamingRoutes:
         }
 
     def _from_beat(self, beat: Beat) -> Instance:
+        """The instance a beat re-registers, through the same validation as a register (metadata size
+        included: a beat must not store what a register would refuse)."""
         if not beat.ip:
             raise MissingParam("Param 'ip' is required.")  # a beat re-registers only a whole instance
         info = beat.info or {}
@@ -367,13 +375,14 @@ class NamingRoutes:
 
     async def set_health(self, call: Call) -> Response:
         params = call.params
-        healthy_raw = params.get("healthy", params.get("valid"))
-        if healthy_raw is None:
+        healthy_raw = params.get("healthy", "").strip() or params.get("valid", "").strip()
+        if not healthy_raw:
             raise NamingError("Param 'healthy' is required.")
+        healthy = p.strict_boolean("healthy", healthy_raw)
         key = p.service_key(params)
         ip, port = p.check_ip(p.required(params, "ip")), p.port_of(params.get("port"))
         cluster = p.cluster_of(params, "clusterName")
-        await self.service.set_health(key, cluster, ip, port, p.to_boolean(healthy_raw, True))
+        await self.service.set_health(key, cluster, ip, port, healthy)
         return ok()
 
     async def checkers(self, call: Call) -> Response:

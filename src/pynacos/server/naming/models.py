@@ -105,6 +105,11 @@ class NamingParamCheck(ParamCheckFailed):
     suffix = "\n"
 
 
+def metadata_fits(metadata: dict[str, str]) -> bool:
+    """The parameter checker's size rule: the lengths of all keys and values, summed, within MAX_METADATA."""
+    return sum(len(k) + len(v) for k, v in metadata.items()) <= MAX_METADATA
+
+
 def preserved_ms(metadata: dict[str, str], key: str, default: int) -> int:
     """A `preserved.*` timing from metadata when it is all digits, else the default (never 0)."""
     raw = metadata.get(key, "")

@@ -2,8 +2,13 @@
 
 One function reads the service key for both the auth check and the handler, so the namespace and
 group that are authorised are the ones that are served (a `G1@@svc` name with `groupName=G2` is
-refused rather than resolved two ways). `ip` must be one IP literal or hostname (no lists, which
-Nacos turned into SSRF host lists).
+refused rather than resolved two ways). `ip` must be one IP literal or host name (no lists, which
+Nacos turned into SSRF host lists; see `check_ip`).
+
+Every name (namespace, service, group, cluster) passes `_check`: Nacos's pattern and length, and
+visible characters only (characters.py). Every instance a request creates or changes passes
+`validate_instance`, and every metadata map `checked_metadata`, whichever route or beat carried it.
+JSON-valued parameters are refused above MAX_JSON_TEXT characters before they are parsed.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 import orjson
 
 from pynacos.server.auth.policy import namespaced
+from pynacos.server.characters import NUL, NUL_TEXT, is_visible
 from pynacos.server.http import Params
 from pynacos.server.naming.models import (
     DEFAULT_CLUSTER,
@@ -37,19 +43,27 @@ from pynacos.server.naming.models import (
     ServiceKey,
     Target,
     WeightError,
+    metadata_fits,
     preserved_ms,
 )
 
-_NAMESPACE = re.compile(r"[\w-]+")
+_NAMESPACE = re.compile(r"[A-Za-z0-9_-]+")  # Java's \w, which is ASCII; Python's would take any letter
 _SERVICE = re.compile(r"(?!@).((?!@@)[^\u4E00-\u9FA5\s])*")
 _GROUP = re.compile(r"[a-zA-Z0-9\-_:.]*")
 _CLUSTER_FILTER = re.compile(r"[0-9a-zA-Z\-_]+")
 _CLUSTER = re.compile(r"[0-9a-zA-Z-]+")
 # Host names as Docker and Kubernetes hand them out: `_` is allowed (compose service names use it).
-_HOSTNAME = re.compile(
-    r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?)*"
-)
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})+")
+_NUMERIC_LABEL = re.compile(r".*\.[0-9]+")
 _TRUE = {"true", "t", "yes", "y", "on"}
+_FALSE = {"false", "f", "no", "n", "off"}
+#: a JSON-valued parameter (metadata, beat, selector, healthChecker) longer than this is refused unparsed:
+#: the largest legal one (1024 metadata characters, each escaped as `\uXXXX`) is far smaller
+MAX_JSON_TEXT = 64 * 1024
+#: selector and healthChecker are stored as JSON text, in a MySQL TEXT column (64 KiB, control
+#: characters escaped to six bytes each)
+MAX_STORED_JSON = 4096
 FORMAT_TEXT = "Param 'serviceName' is illegal, it should be format as 'groupName@@serviceName'"
 
 
@@ -62,10 +76,11 @@ def _illegal(label: str) -> NamingParamCheck:
 
 
 def _check(label: str, value: str, limit: int, pattern: re.Pattern[str]) -> None:
-    """Nacos's ParamCheckRule, plus `.` and `..` refused (security.md §6.3: names never act as paths)."""
+    """Nacos's ParamCheckRule, plus `.` and `..` refused (security.md §6.3: names never act as paths) and
+    invisible characters (NUL, U+202E, zero-width, BOM, ...; characters.py), which Nacos's service pattern lets in."""
     if len(value) > limit:
         raise _too_long(label, limit)
-    if not pattern.fullmatch(value) or value in (".", ".."):
+    if not pattern.fullmatch(value) or value in (".", "..") or not is_visible(value):
         raise _illegal(label)
 
 
@@ -81,6 +96,14 @@ def to_boolean(raw: str | None, default: bool) -> bool:
     if raw is None or not raw.strip():
         return default
     return raw.strip().lower() in _TRUE
+
+
+def strict_boolean(name: str, raw: str) -> bool:
+    """ConvertUtils.toBoolean's words, but a word it does not know is a 400 (Nacos reads it as false)."""
+    word = raw.strip().lower()
+    if word not in _TRUE and word not in _FALSE:
+        raise NamingError(f"Param '{name}' must be true or false, not '{raw[:64]}'")
+    return word in _TRUE
 
 
 def namespace_of(params: Params) -> str:
@@ -127,12 +150,20 @@ def _service_key(raw: str, group_param: str, namespace: str, grouped_name: bool)
 
 @functools.lru_cache(maxsize=65536)
 def check_ip(ip: str) -> str:
+    """One IPv4 or IPv6 literal (returned in its short form), or one fully qualified host name.
+
+    A host name has two or more dot-separated RFC 1123 labels (letters, digits, inner `-`, and `_`,
+    which Docker and Kubernetes names hold), and its last label is not all digits: `999.1.1.1` is a
+    mistyped address, not a name (RFC 1123 2.1), and a single label such as `abc` or `localhost` is
+    resolved differently on every client host, so it names no one instance. Clients register the
+    address they found for themselves; a name is taken only when it means the same host everywhere.
+    """
     if len(ip) > 128:
         raise _too_long("ip", 128)
     try:
         return str(ipaddress.ip_address(ip))
     except ValueError:
-        if _HOSTNAME.fullmatch(ip):
+        if _HOSTNAME.fullmatch(ip) and not _NUMERIC_LABEL.fullmatch(ip):
             return ip
     raise _illegal("ip")
 
@@ -175,10 +206,12 @@ def metadata_of(raw: str | None) -> dict[str, str]:
     if raw is None or not raw.strip():
         return {}
     text = raw.strip()
+    if len(text) > MAX_JSON_TEXT:
+        raise _metadata_too_long()
     try:
         parsed = orjson.loads(text)
         if isinstance(parsed, dict):
-            return _checked_metadata({str(k): str(v) for k, v in parsed.items()})
+            return checked_metadata({str(k): str(v) for k, v in parsed.items()})
     except ValueError:
         pass
     items: dict[str, str] = {}
@@ -187,13 +220,20 @@ def metadata_of(raw: str | None) -> dict[str, str]:
         if len(pieces) != 2:
             raise MetadataError(f"metadata format incorrect:{raw}")
         items[pieces[0]] = pieces[1]
-    return _checked_metadata(items)
+    return checked_metadata(items)
 
 
-def _checked_metadata(metadata: dict[str, str]) -> dict[str, str]:
-    if sum(len(k) + len(v) for k, v in metadata.items()) > MAX_METADATA:
-        raise NamingParamCheck(f"Param 'Metadata' is illegal, the param length should not exceed {MAX_METADATA}.")
+def checked_metadata(metadata: dict[str, str]) -> dict[str, str]:
+    """The one metadata rule for instances, services and clusters, wherever the map came from."""
+    if not metadata_fits(metadata):
+        raise _metadata_too_long()
+    if any(NUL in k or NUL in v for k, v in metadata.items()):
+        raise MetadataError(f"metadata {NUL_TEXT}")
     return metadata
+
+
+def _metadata_too_long() -> NamingParamCheck:
+    return NamingParamCheck(f"Param 'Metadata' is illegal, the param length should not exceed {MAX_METADATA}.")
 
 
 def cluster_config_of(params: Params) -> ClusterConfig:
@@ -211,12 +251,14 @@ def health_checker_of(raw: str) -> HealthChecker:
     absolute on the instance: Java resolves `http://other/` against the instance URL, so it would
     send the check to another host.
     """
+    if len(raw) > MAX_STORED_JSON:
+        raise NamingError(f"healthChecker is over {MAX_STORED_JSON} characters")
     try:
         fields = orjson.loads(raw)
     except ValueError:
         fields = None
     if not isinstance(fields, dict):
-        raise NamingError(f"healthChecker is not a JSON object: {raw}")
+        raise NamingError(f"healthChecker is not a JSON object: {raw[:100]}")
     kind = fields.get("type")
     if kind not in HEALTH_CHECK_TYPES:
         raise NamingError(f"healthChecker type must be one of {', '.join(HEALTH_CHECK_TYPES)}")
@@ -244,6 +286,8 @@ def _text_field(fields: dict[str, Any], name: str) -> str | None:
     value = fields.get(name)
     if value is not None and not isinstance(value, str):
         raise NamingError(f"healthChecker {name} must be a string")
+    if value is not None and NUL in value:
+        raise NamingError(f"healthChecker {name} {NUL_TEXT}")
     return value
 
 
@@ -274,6 +318,13 @@ def instance_of(
 
 
 def validate_instance(instance: Instance) -> Instance:
+    """Every instance a request creates or changes (register, `PUT /instance`, a beat that re-registers)."""
+    check_ip(instance.ip)
+    if not 0 <= instance.port <= 65535:
+        raise NamingParamCheck("Param 'port' is illegal, the value should be between 0 and 65535.")
+    if not 0.0 <= instance.weight <= 10000.0:
+        raise WeightError("instance format invalid: The weights range from 0.0 to 10000.0")
+    checked_metadata(instance.metadata)
     if not _CLUSTER.fullmatch(instance.cluster):
         raise InstanceError(
             f"Instance 'clusterName' should be characters with only 0-9a-zA-Z-. (current: {instance.cluster})"
@@ -296,6 +347,8 @@ def beat_info(raw: str | None) -> dict[str, Any] | None:
     """The `beat` JSON of a heartbeat; malformed JSON is a 400, never a silent default."""
     if raw is None or not raw.strip():
         return None
+    if len(raw) > MAX_JSON_TEXT:
+        raise NamingError(f"beat is over {MAX_JSON_TEXT} characters")
     try:
         parsed = orjson.loads(raw)
     except ValueError:
@@ -303,6 +356,15 @@ def beat_info(raw: str | None) -> dict[str, Any] | None:
     if not isinstance(parsed, dict):
         raise NamingError("beat must be a JSON object")
     return parsed
+
+
+def beat_ip(info: dict[str, Any] | None, params: Params) -> str:
+    """The beat's `ip` (a JSON string), else the `ip` parameter; "" when neither names one."""
+    value = info.get("ip") if info else None
+    if value is not None and not isinstance(value, str):
+        raise NamingError("beat ip must be a JSON string")
+    ip = value or params.get("ip", "")
+    return check_ip(ip) if ip else ip
 
 
 def status_key(params: Params) -> ServiceKey:

@@ -37,6 +37,7 @@ from pynacos.server.naming.models import (
     ServiceMissing,
     ServiceNotEmpty,
     Target,
+    metadata_fits,
     preserved_ms,
 )
 from pynacos.server.naming.switches import Switches
@@ -454,7 +455,7 @@ def _changed_overrides(
 def _bounded(instance: Instance, metadata: dict[str, str]) -> dict[str, str]:
     """Batch updates merge into the override, so it is capped as one request's metadata is (1024 chars):
     repeated calls must not grow it without limit."""
-    if sum(len(k) + len(v) for k, v in metadata.items()) > MAX_METADATA:
+    if not metadata_fits(metadata):
         raise NamingError(
             f"Param 'metadata' is illegal, the override metadata of {instance.ip}:{instance.port} "
             f"would exceed {MAX_METADATA} characters."
