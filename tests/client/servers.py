@@ -54,8 +54,9 @@ def start_auth_server(home: Path, port: int | None = None, **properties: str) ->
 
 
 def requests_counted(server: ServerProcess, route: str, status: int, method: str = "POST") -> int:
-    """From the server's own metrics: how many requests of a route answered `status`."""
-    text = httpx.get(server.base + "/actuator/prometheus").text
+    """From the server's own metrics (an admin's scrape when auth is on): how many requests of a route answered `status`."""
+    admin = {"username": "nacos", "password": ADMIN_PASSWORD}
+    text = httpx.get(server.base + "/actuator/prometheus", params=admin).text
     pattern = (
         rf'^pynacos_http_requests_total\{{method="{method}",route="{re.escape(route)}",status="{status}"\}} (\S+)$'
     )

@@ -1,17 +1,26 @@
-"""Service registry over HTTP v1 (`/v1/ns/...`), with Nacos's bodies (C.2-C.3); v2 reuses the shapes."""
+"""Service registry over HTTP v1 (`/v1/ns/...`), with Nacos's bodies (C.2-C.3); v2 reuses the shapes.
+
+A route's policy checks the service or group its parameters name. A listing of several services
+(service list, service names, catalog) then shows only those the caller may read, asking the auth
+guard per service (`Access.permits`), and counts only what it shows: a permission on one group must
+not reveal the names of the others (Nacos lists every group of the namespace). Two routes have a
+variant that needs more than the route's policy: the operator metrics with `onlyStatus=false` (open
+in Nacos; the status alone stays open) and the push state with `reset=true` (any login could clear
+the counters); those variants are checked by the guard as ADMIN routes (`Access.check`).
+"""
 
 from __future__ import annotations
 
 import functools
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from starlette.responses import Response
 
 from pynacos.server import http
-from pynacos.server.auth.policy import AUTHENTICATED, PUBLIC, Secured, namespaced
+from pynacos.server.auth.policy import ADMIN, AUTHENTICATED, PUBLIC, Secured, namespaced
 from pynacos.server.http import Call, Params
 from pynacos.server.naming import params as p
 from pynacos.server.naming.models import (
@@ -148,6 +157,26 @@ def positive_int(raw: str | None, default: int) -> int:
     return value if value > 0 else default
 
 
+class Access(Protocol):
+    """The auth guard (auth/guard.py), asked by handlers what their route's policy could not decide."""
+
+    async def check(self, route: Route, call: Call) -> None:
+        """The guard's check of `route`'s policy for this call (403 when it fails; nothing with auth off)."""
+
+    def permits(self, call: Call, resources: list[str], action: str) -> bool:
+        """May the caller do `action` on each of `resources`? (always with auth off)"""
+
+
+class OpenAccess:
+    """Auth off: every check passes (what the guard answers then)."""
+
+    async def check(self, route: Route, call: Call) -> None:
+        return None
+
+    def permits(self, call: Call, resources: list[str], action: str) -> bool:
+        return True
+
+
 def subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
     key = subscriber.key
     return {
@@ -164,11 +193,17 @@ def subscriber_json(subscriber: Subscriber) -> dict[str, Any]:
 
 class NamingRoutes:
     def __init__(
-        self, service: NamingService, namespace_exists: Callable[[str], bool], push: UdpPush, port: int = 8848
+        self,
+        service: NamingService,
+        namespace_exists: Callable[[str], bool],
+        push: UdpPush,
+        port: int = 8848,
+        access: Access | None = None,
     ) -> None:
         self.service = service
         self.namespace_exists = namespace_exists
         self.push = push
+        self.access = access or OpenAccess()
         #: (total, failed) at the last `push/state?reset=true`
         self._push_base = (0, 0)
         #: the server's HTTP port, which `/health/server` reports
@@ -452,18 +487,28 @@ class NamingRoutes:
             raise NamingError("pageNo and pageSize must be greater than zero")
         return sizes[0], sizes[1]
 
+    async def require_admin(self, call: Call) -> None:
+        """The guard's check of this call as if its route's policy were ADMIN (same answers, same failure log)."""
+        await self.access.check(route(call.path, "GET", self.metrics, ADMIN), call)
+
+    def readable(self, call: Call, key: ServiceKey) -> bool:
+        """May the caller read this service? (what a listing shows of the services it walks)"""
+        return self.access.permits(call, [namespaced(key.namespace, key.group, "naming", key.name)], "r")
+
     def service_page(
-        self, params: Params, default_size: int | None = None, cap: int | None = None
+        self, call: Call, default_size: int | None = None, cap: int | None = None
     ) -> tuple[int, list[str]]:
-        """(count, names on the page) of one group's services, sorted by name for stable paging."""
+        """(count, names on the page) of the readable services of one group, sorted by name for stable paging."""
+        params = call.params
         page_no, page_size = self.page(params, default_size)
         page_size = min(page_size, cap or page_size)
-        group = params.get("groupName", "").strip() or "DEFAULT_GROUP"
-        names = self.service.service_names(p.namespace_of(params), group)
+        namespace, group = p.namespace_of(params), params.get("groupName", "").strip() or "DEFAULT_GROUP"
+        names = self.service.service_names(namespace, group)
+        names = [name for name in names if self.readable(call, ServiceKey(namespace, group, name))]
         return len(names), names[(page_no - 1) * page_size : page_no * page_size]
 
     async def list_services(self, call: Call) -> Response:
-        count, names = self.service_page(call.params)
+        count, names = self.service_page(call)
         return http.json({"count": count, "doms": names})
 
     def names_resources(self, params: Params) -> list[str]:
@@ -480,7 +525,12 @@ class NamingRoutes:
         namespaces = [p.namespace_of(params)] if explicit else self.service.namespaces()
         expr = params.get("expr", "")
         found = {
-            ns: [s.key.grouped for s in self.service.in_namespace(ns) if expr in s.key.grouped] for ns in namespaces
+            ns: [
+                s.key.grouped
+                for s in self.service.in_namespace(ns)
+                if expr in s.key.grouped and self.readable(call, s.key)
+            ]
+            for ns in namespaces
         }
         return http.json({"META-INF/services": found, "count": sum(len(names) for names in found.values())})
 
@@ -491,9 +541,11 @@ class NamingRoutes:
     async def metrics(self, call: Call) -> Response:
         if p.to_boolean(call.params.get("onlyStatus"), True):
             return http.json({"status": "UP"})
-        return http.json(self.metrics_body())
+        return http.json(await self.metrics_body(call))
 
-    def metrics_body(self) -> dict[str, Any]:
+    async def metrics_body(self, call: Call) -> dict[str, Any]:
+        """The figures behind `onlyStatus=false`: an admin's when auth is on (the bare status is open)."""
+        await self.require_admin(call)
         services, instances = len(self.service.services), self.service.instance_count()
         return {
             "status": "UP",
@@ -519,12 +571,15 @@ class NamingRoutes:
         """UDP push outcomes since start-up or the last `reset=true`: a push counts once acked or given up.
 
         Nacos counts since midnight and adds `detail` (push costs) on request; pynacos keeps no push
-        costs, so `detail` is left out. The route needs a login here (Nacos: none), since `reset` changes state.
+        costs, so `detail` is left out. The route needs a login here (Nacos: none), and `reset`, which
+        clears the figures for everyone, an admin.
         """
+        reset = p.to_boolean(call.params.get("reset"), False)
+        if reset:
+            await self.require_admin(call)
         counters = self.push.state.counters
         total = counters.acked + counters.gave_up - self._push_base[0]
         failed = counters.gave_up - self._push_base[1]
-        reset = p.to_boolean(call.params.get("reset"), False)
         if reset:
             self._push_base = (counters.acked + counters.gave_up, counters.gave_up)
         ratio = (total - failed) / total if total > 0 else 0
@@ -540,18 +595,23 @@ class NamingRoutes:
         return http.json(self.switches_body())
 
     async def catalog_services(self, call: Call) -> Response:
+        """The console's service list: name and group substrings, readable services only. A `groupName`
+        (what the route's check read; Nacos ignores it here) keeps the list to that group."""
         params = call.params
         page_no, page_size = self.page(params)
-        name_part, group_part = params.get("serviceNameParam", ""), params.get("groupNameParam", "")
-        skip_empty = p.to_boolean(params.get("hasIpCount"), False)
-        rows = []
-        for service in self.service.in_namespace(p.namespace_of(params)):
-            if name_part not in service.key.name or group_part not in service.key.group:
-                continue
-            if skip_empty and not service.instances:
-                continue
-            rows.append(self._catalog_row(service))
+        rows = [
+            self._catalog_row(s) for s in self.service.in_namespace(p.namespace_of(params)) if self._listed(call, s)
+        ]
         return http.json({"count": len(rows), "serviceList": rows[(page_no - 1) * page_size : page_no * page_size]})
+
+    def _listed(self, call: Call, service: Service) -> bool:
+        params, key = call.params, service.key
+        group = params.get("groupName", "").strip()
+        if params.get("serviceNameParam", "") not in key.name or params.get("groupNameParam", "") not in key.group:
+            return False
+        if (group and key.group != group) or (p.to_boolean(params.get("hasIpCount"), False) and not service.instances):
+            return False
+        return self.readable(call, key)
 
     def _catalog_row(self, service: Service) -> dict[str, Any]:
         instances = list(service.instances.values())

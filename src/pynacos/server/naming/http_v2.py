@@ -156,13 +156,13 @@ class NamingRoutesV2:
         }
 
     async def list_services(self, call: Call) -> Response:
-        count, names = self.v1.service_page(call.params, default_size=20, cap=500)
+        count, names = self.v1.service_page(call, default_size=20, cap=500)
         return http.result({"count": count, "services": names})
 
     async def metrics(self, call: Call) -> Response:
         if p.to_boolean(call.params.get("onlyStatus"), True):
             return http.result({"status": "UP"})
-        body = self.v1.metrics_body()
+        body = await self.v1.metrics_body(call)
         del body["responsibleInstanceCount"]
         return http.result(body)
 

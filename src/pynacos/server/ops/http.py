@@ -1,4 +1,10 @@
-"""Health, server state, console texts and Prometheus metrics: the routes open to everyone."""
+"""Health, server state, console texts and Prometheus metrics.
+
+All but the metrics are open to everyone. `/actuator/prometheus` needs an admin when auth is on: its
+figures (services, instances, configs, subscribers, request counts per route and status, auth
+failures) map the installation for an anonymous caller. A Prometheus job passes `username` and
+`password` (or `accessToken`) as scrape parameters (docs/metrics.md); with auth off it stays open.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from starlette.responses import Response
 
 from pynacos import __version__
 from pynacos.server import http
-from pynacos.server.auth.policy import PUBLIC
+from pynacos.server.auth.policy import ADMIN, PUBLIC
 from pynacos.server.errors import BadRequest
 from pynacos.server.http import Call
 from pynacos.server.metrics import Metrics
@@ -40,7 +46,7 @@ class OpsRoutes:
             route("/v2/console/health/liveness", "GET", self.liveness_v2, PUBLIC, "v2", before_ready=True),
             route("/v2/console/health/readiness", "GET", self.readiness_v2, PUBLIC, "v2", before_ready=True),
             route("/actuator/health", "GET", self.actuator_health, PUBLIC, before_ready=True),
-            route("/actuator/prometheus", "GET", self.prometheus, PUBLIC, before_ready=True),
+            route("/actuator/prometheus", "GET", self.prometheus, ADMIN, before_ready=True),
             route("/v1/console/server/state", "GET", self.state, PUBLIC, before_ready=True),
             route("/v1/console/server/announcement", "GET", self.announcement, PUBLIC),
             route("/v1/console/server/guide", "GET", self.guide, PUBLIC),
