@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import httpx
@@ -200,3 +201,112 @@ async def test_content_larger_than_mysql_text_is_kept(backend: Settings) -> None
             assert (await client.get("/v1/cs/configs", params={"dataId": "big", "group": "G"})).text == content
     finally:
         await again.stop()
+
+
+# One answer per value on every backend (characters.py): NUL, other control characters, characters outside
+# the BMP, and values at and just past their column's width. PostgreSQL refused NUL with a 500 that SQLite
+# stored; SQLite kept any length that PostgreSQL and MariaDB refused.
+CONTROL = "a\x01\x1b[31m\x7fb\r\n\tc\u2028"
+NON_BMP = "emoji 😀 𝄞 𠜎"
+CFG = "/v1/cs/configs"
+INSTANCE = "/v1/ns/instance"
+
+
+def config(data_id: str = "v.yaml", **extra: str) -> dict[str, str]:
+    return {"dataId": data_id, "group": "G", "content": "v", **extra}
+
+
+def persistent(service: str, **extra: str) -> dict[str, str]:
+    return {"serviceName": service, "ip": "10.0.0.8", "port": "80", "ephemeral": "false", **extra}
+
+
+EDGE_WRITES: list[tuple[str, str, str, dict[str, str], int]] = [
+    ("NUL in content", "POST", CFG, config(content="x\x00y"), 400),
+    ("NUL in desc", "POST", CFG, config(desc="d\x00"), 400),
+    ("NUL in a tag", "POST", CFG, config(config_tags="t\x00"), 400),
+    ("NUL in a dataId", "POST", CFG, config("a\x00b"), 400),
+    ("control characters in content", "POST", CFG, config("control.txt", content=CONTROL), 200),
+    (
+        "non-BMP content, desc and appName",
+        "POST",
+        CFG,
+        config("emoji.txt", content=NON_BMP, desc="😀", appName="😀"),
+        200,
+    ),
+    ("dataId of 255", "POST", CFG, config("d" * 255), 200),
+    ("dataId of 256 (Nacos's filter allows it; the column is 255)", "POST", CFG, config("d" * 256), 400),
+    ("appName of 128", "POST", CFG, config("app.txt", appName="😀" * 128), 200),
+    ("appName of 129", "POST", CFG, config(appName="a" * 129), 400),
+    ("src_user of 257", "POST", CFG, config(src_user="u" * 257), 400),
+    ("encryptedDataKey of 1025", "POST", CFG, config(encryptedDataKey="k" * 1025), 400),
+    ("content of 1 MiB, non-BMP", "POST", CFG, config("large.txt", content="😀" * 262144), 200),
+    (
+        "NUL in a namespace name",
+        "POST",
+        "/v1/console/namespaces",
+        {"customNamespaceId": "n1", "namespaceName": "\x00"},
+        400,
+    ),
+    (
+        "non-BMP namespace name of 128",
+        "POST",
+        "/v1/console/namespaces",
+        {"customNamespaceId": "n2", "namespaceName": "😀" * 128},
+        200,
+    ),
+    ("NUL in a service name", "POST", INSTANCE, persistent("a\x00b"), 400),
+    ("U+202E in a service name", "POST", INSTANCE, persistent("evil\u202egpj"), 400),
+    ("control character in a service name", "POST", INSTANCE, persistent("bell\x07"), 400),
+    ("non-BMP service name of 512", "POST", INSTANCE, persistent("😀" * 512), 200),
+    ("service name of 513", "POST", INSTANCE, persistent("s" * 513), 400),
+    ("NUL in metadata JSON", "POST", INSTANCE, persistent("meta-nul", metadata='{"k":"\\u0000"}'), 400),
+    ("control and non-BMP metadata", "POST", INSTANCE, persistent("meta", metadata=json.dumps({"k😀": CONTROL})), 200),
+    (
+        "a switch number written with 300 leading zeros (stored as parsed)",
+        "PUT",
+        "/v1/ns/operator/switches",
+        {"entry": "clientBeatInterval", "value": "0" * 300 + "7000"},
+        200,
+    ),
+    ("NUL in a username", "POST", "/v1/auth/users", {"username": "u\x00", "password": "Passw0rd-long"}, 400),
+    ("non-BMP username of 50", "POST", "/v1/auth/users", {"username": "😀" * 50, "password": "Passw0rd-long"}, 200),
+    ("username of 51", "POST", "/v1/auth/users", {"username": "u" * 51, "password": "Passw0rd-long"}, 400),
+]
+
+
+async def test_edge_values_get_one_answer_on_every_backend_and_what_is_stored_comes_back(backend: Settings) -> None:
+    app = await started(backend)
+    try:
+        async with asgi_client(app) as client:
+            answers = {
+                what: (await client.request(m, path, data=form)).status_code for what, m, path, form, _ in EDGE_WRITES
+            }
+    finally:
+        await app.stop()
+    assert answers == {what: status for what, _, _, _, status in EDGE_WRITES}
+    again = await started(backend)
+    try:
+        async with asgi_client(again) as client:
+            await assert_stored_values_come_back(again, client)
+    finally:
+        await again.stop()
+
+
+async def assert_stored_values_come_back(app: NacosApp, client: httpx.AsyncClient) -> None:
+    async def content(data_id: str) -> str:
+        return (await client.get(CFG, params={"dataId": data_id, "group": "G"})).text
+
+    assert await content("control.txt") == CONTROL
+    assert await content("emoji.txt") == NON_BMP
+    assert await content("large.txt") == "😀" * 262144
+    assert await content("d" * 255) == "v"
+    shown = (await client.get(CFG, params={"dataId": "emoji.txt", "group": "G", "show": "all"})).json()
+    assert (shown["desc"], shown["appName"]) == ("😀", "😀")
+    assert app.configs.get(ConfigKey("", "G", "app.txt")).app_name == "😀" * 128  # type: ignore[union-attr]
+    assert app.namespaces.get("n2").name == "😀" * 128
+    hosts = (await client.get(INSTANCE + "/list", params={"serviceName": "😀" * 512})).json()["hosts"]
+    assert [h["ip"] for h in hosts] == ["10.0.0.8"]
+    meta = (await client.get(INSTANCE + "/list", params={"serviceName": "meta"})).json()["hosts"]
+    assert meta[0]["metadata"] == {"k😀": CONTROL}
+    assert "😀" * 50 in app.auth.accounts.directory.users
+    assert app.naming.switches.client_beat_interval == 7000

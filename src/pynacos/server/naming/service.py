@@ -325,10 +325,11 @@ class NamingService:
 
     async def update_switch(self, entry: str, raw: str) -> None:
         """`PUT /operator/switches`: checked, stored, then in force (it survives a restart); one at a time,
-        so memory and the database end in the same state."""
+        so memory and the database end in the same state. The value is stored as parsed (`0007` as `7`), so
+        what fits the column does not depend on how the number was written."""
         name, value = self.switches.parse(entry, raw)
         async with self._lock:
-            await self.store.save_switch(entry, raw.strip())
+            await self.store.save_switch(entry, str(value).lower() if isinstance(value, bool) else str(value))
             setattr(self.switches, name, value)
         for callback in self.on_switch:
             callback()
