@@ -151,8 +151,9 @@ class AuthRoutes:
         if not self._bootstrap_allowed(call):
             raise LoginRefused(
                 f"the first admin can be created from the server's own host, or with header {BOOTSTRAP_HEADER} "
-                f"set to the content of {self.bootstrap_file}"
-            )
+                f"set to the content of the bootstrap token file ({self.bootstrap_file.name}) in the server's "
+                "data directory"
+            )  # no absolute path to a remote caller: it maps the server's disk (the server log names it)
         password = call.params.text("password") or passwords.generate()
         if not await self.accounts.create_admin(password):
             return http.rest_result("have admin user cannot use it", 409)

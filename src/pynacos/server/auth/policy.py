@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from pynacos.server.auth.resources import Resource
 from pynacos.server.http import Params
 from pynacos.server.namespaces.service import normalise
 
@@ -49,9 +50,10 @@ class Admin:
 Policy = Public | Authenticated | Secured | Admin
 
 
-def namespaced(namespace: str, group: str, kind: str, name: str) -> str:
-    """`<namespace>:<group>:<kind>/<name>`, `*` for a blank group or name (auth.md §8.1)."""
-    return f"{normalise(namespace)}:{group.strip() or '*'}:{kind}/{name.strip() or '*'}"
+def namespaced(namespace: str, group: str, kind: str, name: str) -> Resource:
+    """`<namespace>:<group>:<kind>/<name>`, `*` for a blank group or name (auth.md §8.1); the fields stay
+    separate inside, so permissions match field by field even when a group or name contains `:`."""
+    return Resource(normalise(namespace), group.strip() or "*", kind, name.strip() or "*")
 
 
 def config_resources(params: Params) -> list[str]:

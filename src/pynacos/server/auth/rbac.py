@@ -1,10 +1,12 @@
 """Users, roles and permissions: the in-memory directory, resource matching, and account changes.
 
 Matching (auth.md §8.5, minus Nacos's leaks): `ROLE_ADMIN` passes everything; other roles never
-reach `console/...` or other fixed admin resources; a permission's resource is a glob whose only
-wildcard is `*` (it may span `:`), every other character matches itself (Nacos compiled it as a
-regex, so `.` matched anything and `(` broke every check of that user); the public namespace is
-both `""` and `public`. Actions: a stored `rw` covers `r` and `w`.
+reach `console/...` or other fixed admin resources; a permission's resource is matched field by
+field (namespace, group, kind, name; see resources.py), `*` being the only wildcard and never
+crossing from one field into the next, every other character matching itself (Nacos compiled the
+joined string as a regex, so `.` matched anything, `(` broke every check of that user, and `*`
+ran across `:` so that group `G` also granted group `G:prod`); the public namespace is both `""`
+and `public`. Actions: a stored `rw` covers `r` and `w`.
 
 Changes are written to the database first, then mirrored here, so a check right after an
 acknowledged change sees it (Nacos's caches lag up to 15 s). Password, role and deletion changes
@@ -15,19 +17,23 @@ from __future__ import annotations
 
 import asyncio
 import re
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pynacos.server.auth import passwords
+from pynacos.server.auth.resources import resource_matches
 from pynacos.server.auth.tokens import TokenService
 from pynacos.server.errors import BadRequest
 from pynacos.server.storage.users import AuthStore, Duplicate
-from pynacos.server.wildcards import wildcard
 
 ADMIN_ROLE = "ROLE_ADMIN"
 DEFAULT_ADMIN = "nacos"
 ACTIONS = ("r", "w", "rw")
 MIN_PASSWORD = 8
 _USERNAME = re.compile(r"[^\s\x00-\x1f\x7f]{1,50}")
+#: control, format (zero-width), surrogate, private-use, unassigned and separator characters
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
 DEFAULT_ADMIN_TEXT = (
     "User `nacos` is default admin user. Please use `/nacos/v1/auth/users/admin` API to init `nacos` users. "
     "Detail see `https://nacos.io/docs/latest/manual/admin/auth/#31-%E8%AE%BE%E7%BD%AE%E7%AE%A1%E7%90%86%E5%91%98%E5%AF%86%E7%A0%81`"
@@ -43,14 +49,6 @@ class Permission:
     role: str
     resource: str
     action: str
-
-
-def _public_form(resource: str) -> str:
-    return resource[len("public") :] if resource.startswith("public:") else resource
-
-
-def resource_matches(pattern: str, resource: str) -> bool:
-    return wildcard(_public_form(pattern))(_public_form(resource))
 
 
 def action_covers(stored: str, wanted: str) -> bool:
@@ -144,6 +142,7 @@ class Accounts:
         async with self._lock:
             if username in self.directory.users:
                 raise BadRequest(f"user '{username}' already exist!")
+            check_distinct_name(username, [*self.directory.users, DEFAULT_ADMIN])
             hashed = await asyncio.to_thread(passwords.hash_password, password)
             await self.store.add_user(username, hashed)
             self.directory.users[username] = hashed
@@ -218,6 +217,25 @@ class Accounts:
             await self.store.delete_permission(role, resource, action)
             gone = Permission(role, resource, action)
             self.directory.permissions = [p for p in self.directory.permissions if p != gone]
+
+
+def look(name: str) -> str:
+    """What a name looks like to a reader: NFKC casefold, so `NACOS`, `ｎａｃｏｓ` and `nacos` agree."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
+def check_distinct_name(username: str, existing: Iterable[str]) -> None:
+    """A new name must not pass for another one in a user list or an audit log: it is in NFKC form, has
+    no invisible, format or space characters, and differs from every existing name beyond case and
+    compatibility forms. Only new names are checked: stored ones keep working."""
+    if unicodedata.normalize("NFKC", username) != username:
+        raise BadRequest("username must be in Unicode NFKC form (no fullwidth or other compatibility characters)")
+    if any(unicodedata.category(c) in _INVISIBLE for c in username):
+        raise BadRequest("username must not contain invisible, format, separator or unassigned characters")
+    wanted = look(username)
+    clash = next((name for name in existing if look(name) == wanted), None)
+    if clash is not None:
+        raise BadRequest(f"username '{username}' is too similar to the existing or reserved name '{clash}'")
 
 
 def check_new_credentials(username: str, password: str) -> None:

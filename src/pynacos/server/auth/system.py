@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pynacos.server.auth import keys
 from pynacos.server.auth.guard import AuthSwitches, Guard
-from pynacos.server.auth.http import AuthRoutes
+from pynacos.server.auth.http import BOOTSTRAP_HEADER, AuthRoutes
 from pynacos.server.auth.plugins import NacosPlugin, PluginContext, available
 from pynacos.server.auth.rbac import Accounts
 from pynacos.server.auth.throttle import LoginThrottle
-from pynacos.server.auth.tokens import TokenCodec, TokenService
+from pynacos.server.auth.tokens import MAX_TTL, TokenCodec, TokenService
 from pynacos.server.routing import Route
 from pynacos.server.settings import Settings, SettingsError
 from pynacos.server.storage.files import private_dir
@@ -33,7 +33,6 @@ from pynacos.server.storage.outage import report
 from pynacos.server.storage.users import AuthStore
 
 log = logging.getLogger("pynacos.auth")
-MAX_TTL = 604800
 REFRESH_INTERVAL = 15.0
 DOCS = keys.DOCS
 EMPTY_TYPE = "ErrCode:50001, ErrMsg:Invalid auth type, Please set `nacos.core.auth.system.type`, detail: " + DOCS
@@ -174,6 +173,14 @@ class AuthSystem:
         path.touch(mode=0o600, exist_ok=True)
         path.chmod(0o600)
         path.write_text(secrets.token_urlsafe(32) + "\n")
+        if not self.settings.auth_enabled:
+            return
+        log.warning(
+            "no admin exists yet: create it with `pynacos user init-admin`, from this host with "
+            "POST /nacos/v1/auth/users/admin, or from elsewhere with header %s set to the content of %s",
+            BOOTSTRAP_HEADER,
+            path,
+        )
 
     def routes(self) -> list[Route]:
         routes = AuthRoutes(self.accounts, self.tokens, self.nacos, lambda: self.switches.enabled, self.bootstrap_file)
