@@ -33,7 +33,7 @@ async def app(settings: Settings) -> AsyncIterator[NacosApp]:
 
 def asgi_client(app: NacosApp, client_ip: str = "127.0.0.1") -> httpx.AsyncClient:
     transport = httpx.ASGITransport(app=app, client=(client_ip, 40000))
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver/nacos", timeout=60)
+    return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1/nacos", timeout=60)
 
 
 @pytest.fixture

@@ -68,7 +68,7 @@ async def raw_request(
         "raw_path": raw_path,
         "query_string": query,
         "root_path": "",
-        "headers": [(b"host", b"testserver"), *(headers or [])],
+        "headers": [(b"host", b"127.0.0.1"), *(headers or [])],
         "client": ("127.0.0.1", 40000),
         "server": ("testserver", 80),
     }

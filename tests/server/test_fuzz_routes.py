@@ -504,7 +504,7 @@ class Server:
 
     async def call(self, request: Request, token: str | None) -> Answer:
         """One ASGI call with the request's exact bytes; the client disconnects only after the answer."""
-        query, headers = request.query, [(b"host", b"testserver"), *request.headers]
+        query, headers = request.query, [(b"host", b"127.0.0.1"), *request.headers]
         if token is not None and request.token == "header":
             headers.append((b"authorization", f"Bearer {token}".encode()))
         elif token is not None and request.token == "param":

@@ -163,7 +163,7 @@ async def test_import_abort_with_a_conflict_imports_nothing(client: httpx.AsyncC
             "data": {
                 "succCount": 0,
                 "skipCount": 2,
-                "failData": [{"dataId": "b.yaml", "group": GROUP}],
+                "failData": [{"dataId": "b.yaml", "group": GROUP, "reason": "config already exists (policy ABORT)"}],
                 "skipData": [{"dataId": "a.yaml", "group": GROUP}, {"dataId": "c.yaml", "group": GROUP}],
             },
         }
@@ -239,13 +239,27 @@ async def test_import_skips_directories(client: httpx.AsyncClient) -> None:
     assert body["data"] == {"succCount": 1, "skipCount": 0}
 
 
-async def test_import_with_illegal_names_skips_them(client: httpx.AsyncClient) -> None:
+async def test_import_reports_illegal_entries_in_fail_data_with_their_reason(client: httpx.AsyncClient) -> None:
     body = await import_zip(client, make_zip({"G/ok": "A", "G/bad name": "B", "G/blank": "  "}), policy="SKIP")
-    assert body["data"] == {
-        "succCount": 1,
-        "skipCount": 2,
-        "skipData": [{"dataId": "bad name", "group": "G"}, {"dataId": "blank", "group": "G"}],
-    }
+    assert (body["code"], body["message"]) == (200, "import success, 2 failed (see failData)")
+    assert body["data"]["succCount"] == 1 and body["data"]["skipCount"] == 0
+    failed = {item["dataId"]: item["reason"] for item in body["data"]["failData"]}
+    assert set(failed) == {"bad name", "blank"}
+    assert "dataId" in failed["bad name"] and "content" in failed["blank"]
+
+
+async def test_import_that_imports_nothing_is_not_a_success(client: httpx.AsyncClient) -> None:
+    """Issue 14 item 6: a zip whose only entry is over the size limit, or whose names are all illegal."""
+    for entries in ({"G/big": "x" * (10 * 1024 * 1024 + 1)}, {"G/bad name": "B", "G/a b": "C"}):
+        for policy in ("SKIP", "OVERWRITE", "ABORT"):
+            body = await import_zip(client, make_zip(entries), policy=policy)
+            assert body["code"] == 100003, body
+            assert body["message"].startswith("未读取到合法数据")
+            assert body["data"]["succCount"] == 0
+            assert all(item["reason"] for item in body["data"]["failData"])
+    big = await import_zip(client, make_zip({"G/big": "x" * (10 * 1024 * 1024 + 1)}))
+    assert big["data"]["failData"] == [{"dataId": "big", "group": "G", "reason": "content over 10485760 bytes"}]
+    assert (await client.get(CFG, params={"dataId": "big", "group": "G"})).status_code == 404
 
 
 async def test_import_namespace_goes_through_the_param_check(client: httpx.AsyncClient) -> None:

@@ -32,7 +32,7 @@ from pynacos.server.naming.http_v2 import NamingRoutesV2
 from pynacos.server.naming.service import NamingService
 from pynacos.server.naming.udp import UdpPush
 from pynacos.server.ops.http import OpsRoutes
-from pynacos.server.routing import Router
+from pynacos.server.routing import HttpLimits, Router
 from pynacos.server.settings import PROPERTIES_FILE, Settings, SettingsError
 from pynacos.server.storage.configs import ConfigStore
 from pynacos.server.storage.engine import open_engine
@@ -104,12 +104,12 @@ class NacosApp:
     def _build_router(self, push: UdpPush) -> Router:
         s = self.settings
         transfer = ConfigTransfer(self.configs, self.namespaces.exists, self.auth.guard.permits)
-        naming_v1 = NamingRoutes(self.naming, self.namespaces.exists, push, s.port)
+        naming_v1 = NamingRoutes(self.naming, self.namespaces.exists, push, s.port, self.auth.guard)
         routes = [
             *OpsRoutes(s, self.metrics, self.is_ready, self.auth.guard.state).routes(),
             *self.auth.routes(),
             *ConfigRoutes(self.configs, self.hub, transfer, self.metrics.blur_searches.inc).routes(),
-            *ConfigRoutesV2(self.configs).routes(),
+            *ConfigRoutesV2(self.configs, self.auth.guard.permits).routes(),
             *NamespaceRoutes(self.namespaces, self.configs.count, s.default_tenant_quota).routes(),
             *naming_v1.routes(),
             *NamingRoutesV2(naming_v1).routes(),
@@ -120,9 +120,14 @@ class NacosApp:
             self.auth.guard,
             self.metrics,
             self.is_ready,
-            s.trusted_proxies,
-            max_body=s.max_content + 1024 * 1024,  # security.md §6.3: 11 MiB with the default 10 MiB content
+            HttpLimits(
+                max_body=s.max_content + 1024 * 1024,  # security.md §6.3: 11 MiB with the default 10 MiB content
+                trusted_proxies=s.trusted_proxies,
+                allowed_origins=s.allowed_origins,
+                allowed_hosts=(*s.allowed_hosts, s.address) if s.address else s.allowed_hosts,
+            ),
             access_log_enabled=s.access_log,
+            auth_enabled=lambda: self.auth.switches.enabled,
             storage=self.storage,
         )
 

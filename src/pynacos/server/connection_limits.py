@@ -21,10 +21,25 @@ answers with the recorded status instead.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from typing import ClassVar, NoReturn
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from pynacos.server.log_limits import RateLimitedLog
+
+log = logging.getLogger("pynacos.http")
+refusals = RateLimitedLog(log)
+
+
+class QuietParserErrors(logging.Filter):
+    """Drops uvicorn's own line for each malformed request (written unthrottled and without the client);
+    `LimitedHttpToolsProtocol` writes a rate-limited one that names the client instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Invalid HTTP request received."
+
 
 HEAD_TIMEOUT = 10.0
 MAX_TARGET = 8 * 1024
@@ -72,6 +87,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         refused, self._refused = self._refused, None
         if refused is None:
+            refusals.log(logging.WARNING, (self._peer, 400), "refused a malformed HTTP request from %s", self._peer)
             super().send_400_response(msg)
         else:
             self._refuse(refused)
@@ -122,6 +138,14 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         raise self._refused
 
     def _refuse(self, refused: RequestRefused) -> None:
+        refusals.log(
+            logging.WARNING,
+            (self._peer, refused.status),
+            "refused a request from %s: %s (%d)",
+            self._peer,
+            refused.text,
+            refused.status,
+        )
         body = refused.text.encode()
         head = b"HTTP/1.1 %d %s\r\n" % (refused.status, _REASONS[refused.status])
         headers = b"content-type: text/plain; charset=utf-8\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(

@@ -8,6 +8,7 @@
      +-- AuthFailed             403, rendered as Spring's error JSON (Nacos's auth filter)
      +-- NotFound               404, 20004 "resource not found"
      +-- CasConflict            500, 20005 "resource conflict"
+     +-- RequestTimeout         408 (a request body sent too slowly)
      +-- PayloadTooLarge        413
      +-- TooManyRequests        429 (carries Retry-After)
      +-- Unavailable            503
@@ -88,6 +89,12 @@ class CasConflict(NacosError):
     http_status = 500
     code = 20005
     title = "resource conflict"
+
+
+class RequestTimeout(NacosError):
+    http_status = 408
+    code = 20002
+    title = "parameter validate error"
 
 
 class PayloadTooLarge(NacosError):

@@ -9,7 +9,10 @@ object the dispatcher resolves *is* what the auth check reads, so they cannot di
 3. One trailing `/` is dropped; then (method, path) is looked up exactly, case-sensitively.
 4. Unknown path -> 404 and unknown method -> 405, before any body is read or handler runs.
 5. HEAD gets the GET route's auth decision and an empty answer; OPTIONS answers `Allow`.
-6. Parameters are read once (query, then urlencoded body) and shared by the auth check and handler.
+6. Cross-site browser requests and, with auth off, foreign `Host` names are refused (cross_site.py).
+7. Credentials sent in the query or headers are checked before any body is read; bodies are read
+   under a size limit, a minimum rate and an in-flight budget (body_limits.py).
+8. Parameters are read once (query, then urlencoded body) and shared by the auth check and handler.
 """
 
 from __future__ import annotations
@@ -23,14 +26,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 from urllib.parse import unquote_plus
 
-from starlette.requests import Request
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from pynacos.server import http
 from pynacos.server.auth.policy import Admin, Authenticated, Policy, Public, Secured
-from pynacos.server.errors import AuthFailed, BadRequest, NacosError, ParamCheckFailed, PayloadTooLarge, Unavailable
+from pynacos.server.body_limits import PUBLIC_MAX_BODY, BodyBudget, LimitedReceive
+from pynacos.server.cross_site import CrossSitePolicy
+from pynacos.server.errors import AuthFailed, BadRequest, NacosError, ParamCheckFailed, Unavailable
 from pynacos.server.http import Call, Params
+from pynacos.server.log_limits import RateLimitedLog
 from pynacos.server.storage.outage import STORAGE_ERROR, StorageHealth, is_storage_error
 
 if TYPE_CHECKING:
@@ -46,7 +53,10 @@ _PATH_OK = re.compile(rb"^[A-Za-z0-9\-._~/]*$")
 _FORM = "application/x-www-form-urlencoded"
 _BODY_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 _PATH_CACHE_SIZE = 4096
-_SECRET_WORDS = ("password", "token", "secret")
+#: a parameter whose decoded, lower-cased name contains one of these carries a credential
+_SECRET_WORDS = ("passw", "pwd", "token", "secret", "authorization", "credential", "signature", "accesskey")
+#: parameters whose values are data, not for a log line (a config's content may hold passwords)
+_DATA_PARAMS = frozenset({"content"})
 COMMON_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"content-security-policy", b"script-src 'self'"),
@@ -64,6 +74,8 @@ class Route:
     style: Style = "v1"
     #: answers while data is still loading (health, state)
     before_ready: bool = False
+    #: largest body this route reads; None: 64 KiB for public routes, the server's limit otherwise
+    max_body: int | None = None
 
     def __post_init__(self) -> None:
         """A route without a known policy must stop start-up, not be served (security.md §2.1)."""
@@ -72,15 +84,36 @@ class Route:
 
 
 def route(
-    path: str, methods: str, handler: Handler, policy: Policy, style: Style = "v1", before_ready: bool = False
+    path: str,
+    methods: str,
+    handler: Handler,
+    policy: Policy,
+    style: Style = "v1",
+    before_ready: bool = False,
+    max_body: int | None = None,
 ) -> Route:
-    return Route(path, frozenset(methods.split(",")), handler, policy, style, before_ready)
+    return Route(path, frozenset(methods.split(",")), handler, policy, style, before_ready, max_body)
 
 
 class Guard(Protocol):
     """The auth check every route passes through (see pynacos.server.auth.guard)."""
 
+    async def identify(self, route: Route, call: Call) -> None:
+        """Check credentials given in the query or headers, before any body is read."""
+
     async def check(self, route: Route, call: Call) -> None: ...
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """Body limits (body_limits.py), trusted proxies and the cross-site policy's allow-lists."""
+
+    max_body: int = 11 * 1024 * 1024
+    body_budget: int = 256 * 1024 * 1024
+    body_budget_per_client: int = 32 * 1024 * 1024
+    trusted_proxies: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
 
 
 class Router:
@@ -93,9 +126,9 @@ class Router:
         guard: Guard,
         metrics: Metrics,
         is_ready: Callable[[], bool],
-        trusted_proxies: Iterable[str] = (),
-        max_body: int = 32 * 1024 * 1024,
+        limits: HttpLimits = HttpLimits(),
         access_log_enabled: bool = False,
+        auth_enabled: Callable[[], bool] = lambda: True,
         storage: StorageHealth | None = None,
     ) -> None:
         self.context = context_path.rstrip("/").encode()
@@ -109,9 +142,12 @@ class Router:
         self.guard = guard
         self.metrics = metrics
         self.is_ready = is_ready
-        self.trusted = {ipaddress.ip_address(p) for p in trusted_proxies}
-        self.max_body = max_body
+        self.limits = limits
+        self.trusted = [ipaddress.ip_network(p, strict=False) for p in limits.trusted_proxies]
+        self.budget = BodyBudget(limits.body_budget, limits.body_budget_per_client)
+        self.cross_site = CrossSitePolicy(limits.allowed_origins, limits.allowed_hosts, auth_enabled)
         self.access_log_enabled = access_log_enabled
+        self.refusals = RateLimitedLog(log)
         self.storage = storage or StorageHealth()
         self._paths: dict[bytes, str | None] = {}
 
@@ -123,19 +159,25 @@ class Router:
         return list(seen.values())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
         started = time.perf_counter()
-        response, label = await self._respond(request)
-        headers = response.raw_headers
-        headers.extend(COMMON_HEADERS)
-        if scope["method"] == "HEAD":
-            response.body = b""
-        await response(scope, receive, send)
+        client_ip = self._client_ip(scope)
+        body = LimitedReceive(receive, self.budget, client_ip, self.limits.max_body)
+        try:
+            request = Request(scope, body)
+            response, label = await self._respond(request, body, client_ip)
+            response.raw_headers.extend(COMMON_HEADERS)
+            if body.unread(request.headers):  # the rest must not be parsed as the next request
+                response.raw_headers.append((b"connection", b"close"))
+            if scope["method"] == "HEAD":
+                response.body = b""
+            await response(scope, receive, send)
+        finally:
+            body.release()
         self.metrics.observe(scope["method"], label, response.status_code, time.perf_counter() - started)
         if self.access_log_enabled:
-            self._log_access(request, response.status_code, started)
+            self._log_access(scope, client_ip, response.status_code, started)
 
-    async def _respond(self, request: Request) -> tuple[Response, str]:
+    async def _respond(self, request: Request, body: LimitedReceive, client_ip: str) -> tuple[Response, str]:
         full_path = request.scope.get("raw_path") or request.scope["path"].encode()
         try:
             path = self._route_path(full_path)
@@ -152,7 +194,13 @@ class Router:
         entry = by_method.get("GET" if method == "HEAD" else method)
         if entry is None:
             return Response(b"", 405, headers={"Allow": _allow(by_method)}), path
-        return await self._dispatch(entry, request, method, path), entry.path
+        body.limit = self._body_limit(entry)
+        return await self._dispatch(entry, Call(request, method, path, Params(()), client_ip), body), entry.path
+
+    def _body_limit(self, entry: Route) -> int:
+        if entry.max_body is not None:
+            return entry.max_body
+        return PUBLIC_MAX_BODY if isinstance(entry.policy, Public) else self.limits.max_body
 
     def _route_path(self, raw: bytes) -> str | None:
         """Apply rules 1-3 of the module docstring; None means 404 (results for good paths are cached)."""
@@ -177,21 +225,33 @@ class Router:
             path = path[:-1]
         return path.decode("ascii")
 
-    async def _dispatch(self, entry: Route, request: Request, method: str, path: str) -> Response:
+    async def _dispatch(self, entry: Route, call: Call, body: LimitedReceive) -> Response:
         try:
+            self.cross_site.check(call.method, call.headers, call.request.url.scheme)
+            body.check_declared(call.headers)
             if not entry.before_ready and not self.is_ready():
                 raise Unavailable("server is starting, data not loaded yet")
-            call = Call(request, method, path, await self._params(request), self._client_ip(request))
+            call.params = Params(http.parse_pairs(call.request.scope["query_string"]))
+            if self._has_form(call):
+                await self.guard.identify(entry, call)
+                call.params = Params([*call.params.items(), *http.parse_pairs(await call.request.body())])
             await self.guard.check(entry, call)
-            if method == "HEAD":
+            if call.method == "HEAD":
                 return Response(b"", 200)
             return await entry.handler(call)
         except AuthFailed as exc:
-            return http.spring_error(exc.http_status, exc.detail, request.scope["path"])
+            self._refused(entry, call, exc)
+            return http.spring_error(exc.http_status, exc.detail, call.request.scope["path"])
         except NacosError as exc:
+            self._refused(entry, call, exc)
             return render_error(exc, entry.style)
+        except ClientDisconnect:
+            self.refusals.log(
+                logging.DEBUG, ("gone", entry.path), "client went away during %s %s", call.method, entry.path
+            )
+            return Response(b"", 400)
         except Exception as exc:
-            return self._failed(entry, method, exc)
+            return self._failed(entry, call.method, exc)
 
     def _failed(self, entry: Route, method: str, exc: Exception) -> Response:
         """A storage failure is answered and reported to the storage health (one line with the cause, then
@@ -204,43 +264,56 @@ class Router:
         self.metrics.errors.labels(kind="internal").inc()
         return render_error(NacosError("internal error, see the server log"), entry.style)
 
-    async def _params(self, request: Request) -> Params:
-        pairs = http.parse_pairs(request.scope["query_string"])
-        if request.scope["method"] in _BODY_METHODS and request.headers.get("content-type", "").startswith(_FORM):
-            pairs.extend(http.parse_pairs(await self._body(request)))
-        return Params(pairs)
+    def _refused(self, entry: Route, call: Call, exc: NacosError) -> None:
+        """Client errors at debug level, one line per route, status and client a minute (14.8)."""
+        if exc.http_status < 500:
+            kind = (entry.path, exc.http_status, call.client_ip)
+            self.refusals.log(
+                logging.DEBUG,
+                kind,
+                "refused %s %s from %s: %d %s",
+                call.method,
+                entry.path,
+                call.client_ip,
+                exc.http_status,
+                exc.detail[:200],
+            )
 
-    async def _body(self, request: Request) -> bytes:
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body:
-            raise PayloadTooLarge(f"request body over {self.max_body} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body:
-                raise PayloadTooLarge(f"request body over {self.max_body} bytes")
-            chunks.append(chunk)
-        body = b"".join(chunks)
-        request._body = body  # later readers (multipart) see the same bytes
-        return body
+    @staticmethod
+    def _has_form(call: Call) -> bool:
+        return call.method in _BODY_METHODS and call.headers.get("content-type", "").startswith(_FORM)
 
-    def _client_ip(self, request: Request) -> str:
-        """The socket peer, or what a trusted proxy says the client was (Nacos trusts anyone)."""
-        peer = request.client.host if request.client else "127.0.0.1"
-        if self.trusted and _is_trusted(peer, self.trusted):
-            forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
-            return forwarded or request.headers.get("x-real-ip", "").strip() or peer
-        return peer
+    def _client_ip(self, scope: Scope) -> str:
+        """The socket peer or, behind configured proxies, the right-most forwarded address that is not one
+        of them: entries left of it were written by the client and prove nothing (Nacos trusts anyone)."""
+        client = scope.get("client")
+        peer = client[0] if client else "127.0.0.1"
+        if not self.trusted or not self._is_trusted(peer):
+            return peer
+        headers = Headers(scope=scope)
+        hops = [hop.strip() for hop in ",".join(headers.getlist("x-forwarded-for")).split(",") if hop.strip()]
+        if not hops:
+            hops = [headers.get("x-real-ip", "").strip()]
+        for hop in reversed(hops):
+            if not _is_address(hop):
+                return peer  # a malformed chain names nobody: fall back to what the socket proves
+            if not self._is_trusted(hop):
+                return hop
+        return hops[0]
 
-    def _log_access(self, request: Request, status: int, started: float) -> None:
-        """One access-log line; credentials never reach it (security.md §4.5)."""
-        query = redacted_query(request.scope["query_string"].decode("latin-1"))
-        target = request.scope["path"] + ("?" + query if query else "")
+    def _is_trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self.trusted)
+
+    def _log_access(self, scope: Scope, client_ip: str, status: int, started: float) -> None:
+        """One access-log line; credentials and config content never reach it (security.md §4.5)."""
+        query = redacted_query(scope["query_string"].decode("latin-1"))
+        target = scope["path"] + ("?" + query if query else "")
         elapsed_ms = (time.perf_counter() - started) * 1000
-        access_log.info(
-            "%s %s %s %d %.1fms", self._client_ip(request), request.scope["method"], target, status, elapsed_ms
-        )
+        access_log.info("%s %s %s %d %.1fms", client_ip, scope["method"], target, status, elapsed_ms)
 
 
 def _allow(by_method: dict[str, Route]) -> str:
@@ -250,11 +323,12 @@ def _allow(by_method: dict[str, Route]) -> str:
     return ", ".join(sorted(methods))
 
 
-def _is_trusted(peer: str, trusted: set[ipaddress.IPv4Address | ipaddress.IPv6Address]) -> bool:
+def _is_address(text: str) -> bool:
     try:
-        return ipaddress.ip_address(peer) in trusted
+        ipaddress.ip_address(text)
     except ValueError:
         return False
+    return True
 
 
 def render_error(exc: NacosError, style: Style) -> Response:
@@ -267,14 +341,18 @@ def render_error(exc: NacosError, style: Style) -> Response:
 
 
 def redacted_query(query: str) -> str:
-    """The query with the value of every credential-like parameter replaced by `***`.
+    """The query with the value of every credential-like or content parameter replaced by `***`.
 
-    Names are compared decoded, as the server reads them: `passwor%64=` is a password too.
+    Names are compared decoded and in any case, as the server reads identity names: `passwor%64=`
+    and `ACCESSTOKEN=` are credentials too.
     """
     pairs = []
     for pair in query.split("&"):
         name, equals, _ = pair.partition("=")
-        decoded = unquote_plus(name).lower()
-        secret = equals and any(word in decoded for word in _SECRET_WORDS)
-        pairs.append(f"{name}=***" if secret else pair)
+        try:
+            decoded = unquote_plus(name, errors="strict").lower()
+        except UnicodeDecodeError:
+            decoded = name.lower()
+        hidden = decoded in _DATA_PARAMS or any(word in decoded for word in _SECRET_WORDS)
+        pairs.append(f"{name}=***" if equals and hidden else pair)
     return "&".join(pairs)

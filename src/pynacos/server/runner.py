@@ -17,7 +17,7 @@ from collections.abc import Callable
 import uvicorn
 
 from pynacos.server.app import NacosApp, create_app
-from pynacos.server.connection_limits import LimitedHttpToolsProtocol
+from pynacos.server.connection_limits import LimitedHttpToolsProtocol, QuietParserErrors
 from pynacos.server.settings import Settings
 
 log = logging.getLogger("pynacos.server")
@@ -29,6 +29,12 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("uvicorn.error").addFilter(QuietParserErrors())
+    for chatty in QUIET_LIBRARIES:  # at debug they log SQL parameters: config content, password hashes
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+QUIET_LIBRARIES = ("sqlalchemy", "aiosqlite", "asyncmy", "asyncpg", "multipart", "python_multipart")
 
 
 def announce(settings: Settings, warnings: list[str]) -> None:
@@ -62,6 +68,7 @@ def run(settings: Settings, warnings: list[str], reload_settings: Callable[[], S
         timeout_keep_alive=60,
         timeout_graceful_shutdown=5,
         http=LimitedHttpToolsProtocol,
+        proxy_headers=False,  # uvicorn would believe X-Forwarded-For from loopback; the router decides instead
     )
     log.info("pynacos listening on http://%s:%d%s", settings.listen_address, settings.port, settings.context_path)
     server = Server(config, app)

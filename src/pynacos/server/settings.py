@@ -266,8 +266,25 @@ class Settings:
     trusted_proxies: tuple[str, ...] = option(
         (),
         "pynacos.trusted.proxies",
-        "Peers whose X-Forwarded-For / X-Real-IP headers are believed (comma list of IPs).",
+        "Proxies whose X-Forwarded-For / X-Real-IP headers are believed (comma list of IPs or CIDR blocks); "
+        "the client is the right-most forwarded address that is not one of them.",
         env="PYNACOS_TRUSTED_PROXIES",
+        parse=parse_networks,
+    )
+    allowed_origins: tuple[str, ...] = option(
+        (),
+        "pynacos.http.allowed.origins",
+        "Browser origins besides the server's own that may send state-changing requests "
+        "(comma list such as https://console.example.com); other cross-site requests are refused.",
+        env="PYNACOS_HTTP_ALLOWED_ORIGINS",
+        parse=parse_list,
+    )
+    allowed_hosts: tuple[str, ...] = option(
+        (),
+        "pynacos.http.allowed.hosts",
+        "Host names clients may use while auth is off, besides IP addresses and localhost (comma list); "
+        "other Host headers are refused against DNS rebinding.",
+        env="PYNACOS_HTTP_ALLOWED_HOSTS",
         parse=parse_list,
     )
     longpoll_max_total: int = option(

@@ -19,7 +19,7 @@ from pynacos.server.config.gray import GrayConfig, GrayRule
 from pynacos.server.config.longpoll import LongPollHub
 from pynacos.server.config.models import Config, ConfigKey, HistoryRow, Publish
 from pynacos.server.config.service import ConfigService, Search
-from pynacos.server.config.transfer import ConfigTransfer
+from pynacos.server.config.transfer import ConfigTransfer, Permits, resource_of
 from pynacos.server.errors import BadRequest, Forbidden, MissingParameter
 from pynacos.server.http import Call, Params
 from pynacos.server.namespaces.service import normalise
@@ -168,7 +168,7 @@ class ConfigRoutes:
         if p.get("search") in ("accurate", "blur"):
             return self.search(call)
         if p.get("export") == "true" or p.get("exportV2") == "true":
-            return self.transfer.export_response(p, v2=p.get("exportV2") == "true")
+            return self.transfer.export_response(call, v2=p.get("exportV2") == "true")
         if p.flag("beta"):
             version = self.service.gray_named(key_from(p), gray.BETA)
             return http.rest_result(shapes.beta(version) if version else None, message="query beta ok")
@@ -202,7 +202,7 @@ class ConfigRoutes:
 
     def search(self, call: Call) -> Response:
         blur = call.params.get("search") == "blur"
-        page = search_page(self.service, call.params, blur=blur)
+        page = search_page(self.service, call.params, blur=blur, readable=readable_by(self.transfer.permits, call))
         if blur:
             self.on_blur_search()
         return http.json(page)
@@ -224,7 +224,9 @@ class ConfigRoutes:
             return http.rest_result(True, message="stop beta ok")
         if p.get("delType") == "ids":
             ids = validation.parse_ids(p.required("ids"))
-            for config in self.service.by_ids(ids, normalise(p.namespace())):
+            configs = self.service.by_ids(ids, normalise(p.namespace()))
+            self.transfer.check_all(call, [c.key for c in configs], "w")  # every one, before deleting any
+            for config in configs:
                 await self.service.remove(config.key, self._user(call), call.client_ip)
             return http.rest_result(True)
         key = key_from(p)
@@ -307,11 +309,26 @@ class ConfigRoutes:
         return http.json(shapes.history_item(history_matches(row, key), detail=True))
 
     async def history_configs(self, call: Call) -> Response:
-        return http.json(namespace_configs(self.service, call.params, "tenant"))
+        return http.json(
+            namespace_configs(self.service, call.params, "tenant", readable_by(self.transfer.permits, call))
+        )
 
 
-def search_page(service: ConfigService, params: Params, blur: bool, content: str = "") -> dict[str, Any]:
-    """A search page (v1 `search=accurate|blur`, v2 `searchDetail` with its `config_detail` content filter)."""
+def readable_by(permits: Permits, call: Call) -> Callable[[ConfigKey], bool]:
+    """Which configs a listing may show this caller: those it may read. The route's policy checked only the
+    group and dataId its parameters name, which a search pattern or a namespace listing goes beyond."""
+    return lambda key: permits(call, [resource_of(key)], "r")
+
+
+def search_page(
+    service: ConfigService,
+    params: Params,
+    blur: bool,
+    readable: Callable[[ConfigKey], bool],
+    content: str = "",
+) -> dict[str, Any]:
+    """A search page (v1 `search=accurate|blur`, v2 `searchDetail` with its `config_detail` content filter)
+    of the configs the caller may read; the total counts only those."""
     data_id, group = params.required("dataId"), params.required("group")
     if not blur:  # Nacos's param-check filter skips blur searches only
         validation.check_key(params.namespace(), group, data_id)
@@ -328,6 +345,7 @@ def search_page(service: ConfigService, params: Params, blur: bool, content: str
             blur=blur,
         )
     )
+    found = [c for c in found if readable(c.key)]
     items = [shapes.config_item(c) for c in found[(page_no - 1) * page_size : page_no * page_size]]
     return http.page(len(found), page_no, page_size, items)
 
@@ -342,12 +360,15 @@ async def remove(service: ConfigService, call: Call, key: ConfigKey, user: str |
         await service.remove(key, user, call.client_ip)
 
 
-def namespace_configs(service: ConfigService, params: Params, required_name: str) -> list[dict[str, Any]]:
-    """`/history/configs`: every config of one namespace, in Nacos's short shape."""
+def namespace_configs(
+    service: ConfigService, params: Params, required_name: str, readable: Callable[[ConfigKey], bool]
+) -> list[dict[str, Any]]:
+    """`/history/configs`: every config of one namespace the caller may read, in Nacos's short shape."""
     params.required(required_name)
     tenant = params.namespace()
     validation.check_namespace(tenant)
-    return [shapes.namespace_config(c) for c in service.search(Search(tenant=normalise(tenant)))]
+    found = service.search(Search(tenant=normalise(tenant)))
+    return [shapes.namespace_config(c) for c in found if readable(c.key)]
 
 
 async def client_gone(call: Call) -> None:

@@ -2,14 +2,26 @@
 
 v1 exports carry `.meta.yml` (app names), v2 exports `.metadata.yml` (type, app name, description).
 Import checks every item before writing any: with `policy=ABORT` one conflict imports nothing
-(Nacos writes the items before the conflict, leaving a half import behind).
+(Nacos writes the items before the conflict, leaving a half import behind). Every config an export
+or import touches must pass the caller's read or write check, not only the one its query names.
+
+An archive is a promise about sizes that decompression keeps (a 400 KiB zip may inflate to 400 MiB),
+so an import reads it in this order, stopping at the first refusal:
+1. the entry count from the archive's end record (at most `MAX_ENTRIES`), before anything is parsed;
+2. the names from the central directory: every one must be writable by the caller (403 otherwise);
+3. the declared sizes: the total at most `MAX_TOTAL`, no entry inflating more than `MAX_RATIO` times;
+4. then the entries, one by one. zipfile never returns more than an entry's declared size (a lie
+   fails its CRC), and an entry over the content limit is reported in `failData`, never inflated.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
+import struct
 import time
 import zipfile
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +43,14 @@ from pynacos.server.namespaces.service import normalise
 
 META_V1, META_V2 = ".meta.yml", ".metadata.yml"
 POLICIES = ("ABORT", "SKIP", "OVERWRITE")
+MAX_ENTRIES = 10_000
+MAX_TOTAL = 64 * 1024 * 1024
+MAX_RATIO = 200
+#: entries this small are never refused for their ratio (a short repetitive config compresses well)
+RATIO_FLOOR = 1024 * 1024
+_END_RECORD = b"PK\x05\x06"
+PARSE_FAILED = "解析数据失败"
+NO_VALID_DATA = "未读取到合法数据"
 
 
 class ImportRejected(Exception):
@@ -49,6 +69,8 @@ class ImportItem:
     app_name: str | None = None
     desc: str | None = None
     encrypted_data_key: str | None = None
+    #: why the entry cannot be imported, found while reading the archive (too large, not UTF-8)
+    problem: str | None = None
 
 
 @dataclass
@@ -69,8 +91,12 @@ class ConfigTransfer:
         self.namespace_exists = namespace_exists
         self.permits = permits
 
-    def export_response(self, params: Params, v2: bool) -> Response:
+    def export_response(self, call: Call, v2: bool) -> Response:
+        """A zip of the configs picked by `ids` or by the search; every one must be readable by the caller
+        (ids are small sequential numbers: without this, `ids=1,...,60` exported other groups' configs)."""
+        params = call.params
         ids = validation.parse_ids(params.text("ids"))
+        validation.check_namespace(params.namespace())
         tenant = normalise(params.namespace())
         if ids:
             configs = self.service.by_ids(ids, tenant)
@@ -84,9 +110,16 @@ class ConfigTransfer:
                     blur=True,
                 )
             )
+        self.check_all(call, [c.key for c in configs], "r")
         stamp = time.strftime("%Y%m%d%H%M%S")
         headers = {"Content-Disposition": f"attachment;filename=nacos_config_export_{stamp}.zip"}
         return Response(export_zip(configs, v2), headers=headers, media_type="application/zip")
+
+    def check_all(self, call: Call, keys: list[ConfigKey], action: str) -> None:
+        """The route's policy saw only the query's group and dataId; a request acting on more configs (ids,
+        a zip, a clone body) needs the action on each, or it is refused whole (403) before anything is done."""
+        if any(not self.permits(call, [resource_of(key)], action) for key in keys):
+            raise AuthFailed("authorization failed!")
 
     async def import_response(self, call: Call) -> Response:
         return await _answered(self._import(call), "import success")
@@ -101,10 +134,10 @@ class ConfigTransfer:
             raise ImportRejected(100005, "导入的文件数据为空", {})
         if tenant and not self.namespace_exists(tenant):
             raise ImportRejected(100001, "目标 namespace 不存在", {"succCount": 0})
-        plan = parse_zip(upload, tenant)
+        writable = lambda keys: self.check_all(call, keys, "w")  # noqa: E731
+        plan = await asyncio.to_thread(parse_zip, upload, tenant, self.service.max_content, writable)
         if not plan.items:
             raise ImportRejected(100005, "导入的文件数据为空", {"succCount": 0})
-        self._check_writable(call, plan)
         src_user = p.optional("src_user") or (call.principal.username if call.principal else None)
         return await self._apply(plan, policy, src_user, call.client_ip)
 
@@ -131,50 +164,59 @@ class ConfigTransfer:
         if not sources:
             raise ImportRejected(100005, "导入的文件数据为空", {"succCount": 0})
         plan = ImportPlan([_clone_item(source, picks[source.id], tenant) for source in sources])
-        self._check_writable(call, plan)
+        self.check_all(call, [item.key for item in plan.items], "w")
         src_user = p.optional("src_user") or (call.principal.username if call.principal else None)
         return await self._apply(plan, policy, src_user, call.client_ip)
 
-    def _check_writable(self, call: Call, plan: ImportPlan) -> None:
-        """The route's policy saw only the query's group and dataId; the zip or the clone body names the
-        keys actually written, and each must be writable, or nothing is written (403)."""
-        if any(not self.permits(call, [resource_of(item.key)], "w") for item in plan.items):
-            raise AuthFailed("authorization failed!")
-
     async def _apply(self, plan: ImportPlan, policy: str, src_user: str | None, ip: str) -> dict[str, Any]:
-        requests = [_publish_of(item, src_user, ip) for item in plan.items]
-        failed = [r for r in requests if not self._valid(r)]
-        conflicts = [r for r in requests if policy == "ABORT" and self.service.get(r.key) is not None]
+        requests = [(item, _publish_of(item, src_user, ip)) for item in plan.items]
+        failed = {id(r): problem for item, r in requests if (problem := self._problem(item, r))}
+        conflicts = [r for _, r in requests if policy == "ABORT" and self.service.get(r.key) is not None]
         if policy == "ABORT" and (failed or conflicts):
-            first = (failed or conflicts)[0]
-            rest = [_item_json(r.key) for r in requests if r is not first]
-            return _result(0, [_item_json(first.key)], rest, plan.unrecognized)
-        done, skipped = 0, [_item_json(r.key) for r in failed]
-        for request in requests:
-            if request in failed:
+            first = next((r for _, r in requests if id(r) in failed), None) or conflicts[0]
+            rest = [_item_json(r.key) for _, r in requests if r is not first]
+            reason = failed.get(id(first), "config already exists (policy ABORT)")
+            data = _result(0, [_item_json(first.key, reason)], rest, plan.unrecognized)
+            if id(first) in failed:
+                raise ImportRejected(100003, f"{NO_VALID_DATA}: {first.key.group}/{first.key.data_id}: {reason}", data)
+            return data
+        done, skipped = 0, []
+        for _, request in requests:
+            if id(request) in failed:
                 continue
             stored = await self.service.publish(request, insert_only=policy != "OVERWRITE")
             if stored is None:
                 skipped.append(_item_json(request.key))
             else:
                 done += 1
-        return _result(done, [], skipped, plan.unrecognized)
+        fail_data = [_item_json(r.key, failed[id(r)]) for _, r in requests if id(r) in failed]
+        data = _result(done, fail_data, skipped, plan.unrecognized)
+        if fail_data and not done:
+            raise ImportRejected(100003, f"{NO_VALID_DATA}: nothing imported, {len(fail_data)} failed", data)
+        return data
 
-    def _valid(self, request: Publish) -> bool:
+    def _problem(self, item: ImportItem, request: Publish) -> str | None:
+        """Why this entry cannot be imported, or None (the reason goes into `failData`)."""
+        if item.problem is not None:
+            return item.problem
         try:
             validation.check_key(request.key.tenant, request.key.group, request.key.data_id)
             self.service.validate(request)
-        except NacosError:
-            return False
-        return True
+        except NacosError as exc:
+            return exc.detail.strip()
+        return None
 
 
 async def _answered(work: Awaitable[dict[str, Any]], message: str) -> Response:
-    """An import or clone answer: HTTP 200 either way, Nacos's code and message telling which."""
+    """An import or clone answer: HTTP 200 either way, Nacos's code and message telling which. Entries
+    that could not be imported are listed in `failData` with their reason; when none was written
+    for such a reason the answer is Nacos's "no valid data" (100003), never a success."""
     try:
         data = await work
     except ImportRejected as exc:
         return http.rest_result(exc.data, exc.code, exc.message)
+    if data.get("failData") and data["succCount"]:
+        message = f"{message}, {len(data['failData'])} failed (see failData)"
     return http.rest_result(data, 200, message)
 
 
@@ -220,7 +262,7 @@ async def _uploaded_file(call: Call) -> bytes | None:
     if not call.headers.get("content-type", "").startswith("multipart/form-data"):
         return None
     try:
-        async with call.request.form(max_part_size=64 * 1024 * 1024) as form:  # closes the spooled upload files
+        async with call.request.form() as form:  # closes the spooled upload files; the router bounds the body
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 return None
@@ -243,8 +285,12 @@ def _publish_of(item: ImportItem, src_user: str | None, ip: str) -> Publish:
     )
 
 
-def _item_json(key: ConfigKey) -> dict[str, str]:
-    return {"dataId": key.data_id, "group": key.group}
+def _item_json(key: ConfigKey, reason: str | None = None) -> dict[str, str]:
+    """Nacos's `{dataId, group}`; a failed entry also says why (`reason`, which Nacos lacks)."""
+    item = {"dataId": key.data_id, "group": key.group}
+    if reason is not None:
+        item["reason"] = reason
+    return item
 
 
 def _result(done: int, failed: list[Any], skipped: list[Any], unrecognized: list[str]) -> dict[str, Any]:
@@ -295,24 +341,78 @@ def _metadata_v2(configs: list[Config]) -> str:
     return str(yaml.safe_dump({"metadata": items}, sort_keys=True, allow_unicode=True))
 
 
-def parse_zip(data: bytes, tenant: str) -> ImportPlan:
+def parse_zip(
+    data: bytes,
+    tenant: str,
+    max_content: int,
+    writable: Callable[[list[ConfigKey]], None] = lambda keys: None,
+) -> ImportPlan:
+    """The import plan of an archive, read in the order of the module docstring (runs in a thread)."""
+    if _entry_count(data) > MAX_ENTRIES:
+        raise ImportRejected(100004, f"{PARSE_FAILED}: more than {MAX_ENTRIES} entries", {"succCount": 0})
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        entries = {i.filename: archive.read(i) for i in archive.infolist() if not i.is_dir()}
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise ImportRejected(100004, "解析数据失败", {"succCount": 0}) from None
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = [i for i in archive.infolist() if not i.is_dir()]
+            writable([ConfigKey(tenant, g, d) for g, d in (_split_name(i.filename) for i in infos) if d])
+            _check_sizes(infos)
+            files = {i.filename: _read_entry(archive, i, max_content) for i in infos}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error):
+        raise ImportRejected(100004, PARSE_FAILED, {"succCount": 0}) from None
+    meta = {name: files.pop(name) for name in (META_V1, META_V2) if name in files}
+    if any(isinstance(m, Problem) for m in meta.values()):
+        raise ImportRejected(100002, "导入的元数据非法", {"succCount": 0})
+    if META_V2 in meta:
+        return _plan_v2(files, str(meta[META_V2]), tenant)
+    return _plan_v1(files, str(meta.get(META_V1, "")), tenant)
+
+
+class Problem(str):
+    """An entry that could not be read as a config; the text says why."""
+
+
+def _entry_count(data: bytes) -> int:
+    """The entry count of the archive's end record, read before zipfile builds an object per entry."""
+    tail = data[-(22 + 65535) :]
+    at = tail.rfind(_END_RECORD)
+    if at < 0 or len(tail) - at < 22:
+        raise ImportRejected(100004, PARSE_FAILED, {"succCount": 0})
+    count: int = struct.unpack_from("<H", tail, at + 10)[0]
+    return count
+
+
+def _split_name(name: str) -> tuple[str, str]:
+    """`<group>/<dataId>` -> (group, dataId); ("", "") for anything else (reported as unrecognized)."""
+    group, sep, data_id = name.partition("/")
+    return (group, data_id) if sep and "/" not in data_id else ("", "")
+
+
+def _check_sizes(infos: list[zipfile.ZipInfo]) -> None:
+    total = sum(i.file_size for i in infos)
+    if total > MAX_TOTAL:
+        raise ImportRejected(100004, f"{PARSE_FAILED}: over {MAX_TOTAL} bytes uncompressed", {"succCount": 0})
+    for info in infos:
+        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise ImportRejected(
+                100004, f"{PARSE_FAILED}: {info.filename[:256]} inflates over {MAX_RATIO} times", {"succCount": 0}
+            )
+
+
+def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, max_content: int) -> str:
+    if info.file_size > max_content:
+        return Problem(f"content over {max_content} bytes")
+    with archive.open(info) as entry:
+        body = entry.read(max_content + 1)
+    if len(body) > max_content:
+        return Problem(f"content over {max_content} bytes")
     try:
-        files = {name: body.decode("utf-8") for name, body in entries.items()}
+        return body.decode("utf-8")
     except UnicodeDecodeError:
-        raise ImportRejected(100004, "解析数据失败", {"succCount": 0}) from None
-    if META_V2 in files:
-        return _plan_v2(files, tenant)
-    return _plan_v1(files, tenant)
+        return Problem("content is not UTF-8")
 
 
-def _plan_v1(files: dict[str, str], tenant: str) -> ImportPlan:
+def _plan_v1(files: dict[str, str], meta: str, tenant: str) -> ImportPlan:
     apps: dict[str, str] = {}
-    for line in files.pop(META_V1, "").splitlines():
+    for line in meta.splitlines():
         if not line.strip():
             continue
         parts = line.split("=")
@@ -321,19 +421,19 @@ def _plan_v1(files: dict[str, str], tenant: str) -> ImportPlan:
         apps[parts[0].removesuffix(".app")] = parts[1].strip()
     plan = ImportPlan()
     for name, content in files.items():
-        group, sep, data_id = name.partition("/")
-        if not sep or "/" in data_id:
+        group, data_id = _split_name(name)
+        if not data_id:
             plan.unrecognized.append(name)
             continue
         stem, dot, ext = data_id.rpartition(".")
         app = apps.get(f"{group}.{stem}~{ext}" if dot else f"{group}.{data_id}")
-        plan.items.append(ImportItem(ConfigKey(tenant, group, data_id), content, app_name=app))
+        plan.items.append(_item(ConfigKey(tenant, group, data_id), content, app_name=app))
     return plan
 
 
-def _plan_v2(files: dict[str, str], tenant: str) -> ImportPlan:
+def _plan_v2(files: dict[str, str], meta_text: str, tenant: str) -> ImportPlan:
     try:
-        meta = yaml.safe_load(files.pop(META_V2)) or {}
+        meta = yaml.safe_load(meta_text) or {}
         listed = {(m["group"], m["dataId"]): m for m in meta.get("metadata") or []}
     except (yaml.YAMLError, KeyError, TypeError, AttributeError):
         raise ImportRejected(100002, "导入的元数据非法", {"succCount": 0}) from None
@@ -341,15 +441,20 @@ def _plan_v2(files: dict[str, str], tenant: str) -> ImportPlan:
         raise ImportRejected(100002, "导入的元数据非法", {"succCount": 0})
     plan = ImportPlan()
     for name, content in files.items():
-        group, sep, data_id = name.partition("/")
-        entry = listed.pop((group, data_id), None) if sep and "/" not in data_id else None
+        group, data_id = _split_name(name)
+        entry = listed.pop((group, data_id), None) if data_id else None
         if entry is None:
             plan.unrecognized.append(f"未在元数据中找到: {name}")
             continue
-        plan.items.append(
-            ImportItem(
-                ConfigKey(tenant, group, data_id), content, entry.get("type"), entry.get("appName"), entry.get("desc")
-            )
-        )
+        key = ConfigKey(tenant, group, data_id)
+        plan.items.append(_item(key, content, entry.get("type"), entry.get("appName"), entry.get("desc")))
     plan.unrecognized.extend(f"未在文件中找到: {g}/{d}" for g, d in listed)
     return plan
+
+
+def _item(
+    key: ConfigKey, content: str, kind: str | None = None, app_name: str | None = None, desc: str | None = None
+) -> ImportItem:
+    """An import item; an entry that could not be read keeps its reason instead of content."""
+    problem = str(content) if isinstance(content, Problem) else None
+    return ImportItem(key, "" if problem else content, kind, app_name, desc, problem=problem)
