@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import os
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -11,6 +12,42 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from pynacos.cli import servers
+
+#: the top-level modules the `server` extra installs (pyproject.toml): one missing means the extra is not installed
+SERVER_EXTRA = frozenset(
+    {
+        "starlette",
+        "uvicorn",
+        "sqlalchemy",
+        "aiosqlite",
+        "jproperties",
+        "prometheus_client",
+        "multipart",
+        "python_multipart",
+        "yaml",
+        "bcrypt",
+        "jwt",
+        "orjson",
+    }
+)
+
+
+@contextlib.contextmanager
+def _needs_server_extra(command: str) -> Iterator[None]:
+    """`pip install pynacos` is the SDK only: a server command then says which extra to install instead of
+    dying with `ModuleNotFoundError: No module named 'sqlalchemy'`."""
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in SERVER_EXTRA:
+            raise
+        raise click.ClickException(
+            f"`pynacos {command}` needs the server extra, which is not installed (no module named {exc.name!r}). "
+            "Install it with: pip install 'pynacos[server]' (or 'pynacos[mysql]' / 'pynacos[postgresql]' to keep "
+            "the data in MySQL or PostgreSQL)."
+        ) from None
 
 
 @click.group()
@@ -32,18 +69,19 @@ def main() -> None:
 @click.option("--address", default=None, help="server.address to listen on.")
 def server(home: str, port: int | None, mode: str | None, address: str | None) -> None:
     """Run the server in the foreground until SIGTERM or Ctrl-C."""
-    from pynacos.server import settings as settings_module
-    from pynacos.server.auth import system as auth_system
-    from pynacos.server.runner import run
+    with _needs_server_extra("server"):
+        from pynacos.server import settings as settings_module
+        from pynacos.server.auth import system as auth_system
+        from pynacos.server.runner import run
 
-    flags = {"port": port, "address": address, "standalone": None if mode is None else mode == "standalone"}
-    try:
-        loaded = settings_module.load(Path(home), flags)
-        warnings = auth_system.check(loaded)
-        settings_module.check_startup(loaded)
-    except settings_module.SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-    run(loaded, warnings, lambda: settings_module.load(Path(home), flags))
+        flags = {"port": port, "address": address, "standalone": None if mode is None else mode == "standalone"}
+        try:
+            loaded = settings_module.load(Path(home), flags)
+            warnings = auth_system.check(loaded)
+            settings_module.check_startup(loaded)
+        except settings_module.SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
+        run(loaded, warnings, lambda: settings_module.load(Path(home), flags))
 
 
 @main.command()
@@ -63,7 +101,12 @@ def settings_doc() -> None:
 
 @main.command()
 @click.option("--home", type=click.Path(file_okay=False), default=None, help="Check this settings directory.")
-@click.option("--server", "server_url", default=None, help="Check a running server, e.g. http://127.0.0.1:8848/nacos.")
+@click.option(
+    "--server",
+    "server_url",
+    default=None,
+    help="Check a running server: host:port, or a URL with the context path (http://127.0.0.1:8848/nacos).",
+)
 @click.option("--username", default=None, help="Also try one login with these credentials.")
 @click.option("--password", default=None, envvar="NACOS_PASSWORD", help="(or NACOS_PASSWORD)")
 def doctor(home: str | None, server_url: str | None, username: str | None, password: str | None) -> None:
@@ -72,9 +115,12 @@ def doctor(home: str | None, server_url: str | None, username: str | None, passw
 
     if home is None and server_url is None:
         raise click.UsageError("give --home DIR, --server URL, or both")
-    findings = (check_settings(home) if home else []) + (
-        check_server(server_url, username, password) if server_url else []
-    )
+    with _needs_server_extra("doctor --home"):
+        findings = check_settings(home) if home else []
+    try:
+        findings += check_server(server_url, username, password) if server_url else []
+    except servers.BadAddress as exc:
+        raise click.UsageError(str(exc)) from None
     for finding in findings:
         click.echo(finding.line())
     if any(f.level == "problem" for f in findings):
@@ -93,13 +139,14 @@ def init_admin(home: str, password: str | None) -> None:
     """Create the first admin `nacos` (ROLE_ADMIN) if none exists."""
     import asyncio
 
-    from pynacos.cli.admin import create_first_admin
-    from pynacos.server.errors import NacosError
+    with _needs_server_extra("user init-admin"):
+        from pynacos.cli.admin import create_first_admin
+        from pynacos.server.errors import NacosError
 
-    try:
-        created = asyncio.run(create_first_admin(Path(home), password))
-    except NacosError as exc:
-        raise click.ClickException(exc.detail) from None
+        try:
+            created = asyncio.run(create_first_admin(Path(home), password))
+        except NacosError as exc:
+            raise click.ClickException(exc.detail) from None
     if created is None:
         raise click.ClickException("an admin already exists; nothing changed")
     click.echo(f"username: nacos\npassword: {created}")
@@ -108,7 +155,12 @@ def init_admin(home: str, password: str | None) -> None:
 # --- SDK commands: talk to any Nacos-compatible server through pynacos.client ------------------
 
 _CONNECTION_OPTIONS = [
-    click.option("--server", "server_addresses", default=None, help="host:port[,host:port] (or NACOS_SERVER_ADDR)."),
+    click.option(
+        "--server",
+        "server_addresses",
+        default=None,
+        help="host:port[,host:port], or URLs with the context path (http://host:8848/nacos); or NACOS_SERVER_ADDR.",
+    ),
     click.option("--namespace", default=None, help="Namespace id (or NACOS_NAMESPACE); default public."),
     click.option("--username", default=None, help="(or NACOS_USERNAME)"),
     click.option("--password", default=None, help="(or NACOS_PASSWORD)"),
@@ -127,9 +179,24 @@ def _settings(connection: dict[str, Any]) -> Any:
     from pynacos.client import ClientSettings
 
     try:
-        return ClientSettings.from_env(**connection)
+        return ClientSettings.from_env(**_addresses(connection))
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def _addresses(connection: dict[str, Any]) -> dict[str, Any]:
+    """`--server` (or NACOS_SERVER_ADDR) may hold URLs such as `http://host:8848/nacos`, as doctor takes:
+    the address goes to the SDK without its path, and the path becomes the context path."""
+    raw = connection.get("server_addresses") or os.environ.get("NACOS_SERVER_ADDR")
+    if not raw:
+        return connection
+    pairs = [servers.split(part) for part in raw.split(",") if part.strip()]
+    named = {context for _, context in pairs if context is not None}
+    given = connection.get("context_path")
+    if len(named) > 1 or (named and given is not None and "/" + given.strip("/") not in named):
+        raise click.UsageError("the --server URLs and --context-path name different context paths")
+    context = given if given is not None else next(iter(named), None)
+    return {**connection, "server_addresses": ",".join(a for a, _ in pairs), "context_path": context}
 
 
 @contextlib.contextmanager

@@ -12,8 +12,11 @@ import ipaddress
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit
 
 import httpx
+
+from pynacos.cli import servers
 
 if TYPE_CHECKING:
     from pynacos.server.settings import Settings
@@ -22,6 +25,7 @@ Level = Literal["ok", "warn", "problem"]
 LONG_TTL = 86400
 SHORT_TTL = 60
 SKEW_LIMIT = 5.0
+STATE = "/v1/console/server/state"
 
 
 @dataclass(frozen=True)
@@ -136,23 +140,43 @@ def _wide(block: str) -> bool:
 
 
 def check_server(url: str, username: str | None, password: str | None, timeout: float = 5.0) -> list[Finding]:
-    """Live checks against a running server: reachability, clock skew, auth state, one login."""
-    base = url.rstrip("/")
+    """Live checks against a running server: reachability, clock skew, auth state, one login.
+    `url` is `host:port` (context path /nacos) or a URL with the context path (servers.py)."""
+    base = servers.base_url(url)
     try:
         with httpx.Client(base_url=base, timeout=timeout) as client:
-            state = client.get("/v1/console/server/state")
-            findings = [_skew(state), *_state_findings(state)]
+            state = client.get(STATE)
+            found: list[Finding] = []
+            if state.status_code == 404 and not urlsplit(base).path:
+                base, state, found = _with_default_context(client, base, state)
+            findings = [*found, _skew(state), *_state_findings(state)]
             if username and password:
-                findings += _login_findings(client, username, password)
+                findings += _login_findings(client, base, username, password)
             return findings
     except httpx.HTTPError as exc:
         return [
             Finding(
                 "problem",
                 f"cannot reach {base}: {exc.__class__.__name__}. Fix: check the URL "
-                "(it includes the context path, e.g. http://host:8848/nacos) and the network.",
+                "(host:port, or with the context path, e.g. http://host:8848/nacos) and the network.",
             )
         ]
+
+
+def _with_default_context(
+    client: httpx.Client, base: str, state: httpx.Response
+) -> tuple[str, httpx.Response, list[Finding]]:
+    """A URL without a path answered 404: if `/nacos` under it is a Nacos server, say so and check that."""
+    fixed = base + servers.DEFAULT_CONTEXT
+    retried = client.get(fixed + STATE)
+    if retried.status_code == 404:
+        return base, state, []
+    note = Finding(
+        "warn",
+        f"{base} has no context path, so every API there answers 404; the server is at {fixed} (checked "
+        f"below). Fix: use {fixed} wherever {base} is configured (--server, serverAddr with contextPath).",
+    )
+    return fixed, retried, [note]
 
 
 def _skew(response: httpx.Response) -> Finding:
@@ -170,6 +194,14 @@ def _skew(response: httpx.Response) -> Finding:
 
 
 def _state_findings(response: httpx.Response) -> list[Finding]:
+    if response.status_code == 404:
+        return [
+            Finding(
+                "problem",
+                f"{response.request.url} answered 404: not a Nacos server, or the context path is wrong "
+                "(Nacos serves under /nacos, e.g. http://host:8848/nacos).",
+            )
+        ]
     if response.status_code != 200:
         return [Finding("problem", f"server state answered {response.status_code}")]
     state = response.json()
@@ -190,8 +222,8 @@ def _state_findings(response: httpx.Response) -> list[Finding]:
     return found
 
 
-def _login_findings(client: httpx.Client, username: str, password: str) -> list[Finding]:
-    response = client.post("/v1/auth/login", data={"username": username, "password": password})
+def _login_findings(client: httpx.Client, base: str, username: str, password: str) -> list[Finding]:
+    response = client.post(base + "/v1/auth/login", data={"username": username, "password": password})
     if response.status_code == 403:
         return [
             Finding(

@@ -89,7 +89,9 @@ async def open_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, **_pool_options(settings, url))
     except ModuleNotFoundError as exc:
         driver = DRIVERS.get(settings.storage, ("", str(exc.name)))[1]
-        raise SettingsError(f"The {settings.storage} driver is not installed; pip install {driver}.") from None
+        raise SettingsError(
+            f"The {settings.storage} driver ({driver}) is not installed: pip install 'pynacos[{settings.storage}]'."
+        ) from None
     if url.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(settings.sqlite_synchronous))
     health_of(engine)
