@@ -12,17 +12,23 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Receive, Scope, Send
 
+from pynacos.server.auth.policy import PUBLIC
 from pynacos.server.auth.system import AuthSystem
+from pynacos.server.config.grpc import ConfigGrpc
 from pynacos.server.config.http import ConfigRoutes
 from pynacos.server.config.http_v2 import ConfigRoutesV2
 from pynacos.server.config.longpoll import LongPollHub
 from pynacos.server.config.service import ConfigService
 from pynacos.server.config.transfer import ConfigTransfer
 from pynacos.server.events import ConfigChanged, EventBus
+from pynacos.server.grpc.connections import Connection, Connections
+from pynacos.server.grpc.server import GrpcHandler, GrpcServer, ok
+from pynacos.server.http import Call
 from pynacos.server.metrics import Metrics, MonitorSources
 from pynacos.server.namespaces.http import NamespaceRoutes
 from pynacos.server.namespaces.service import NamespaceService
@@ -59,6 +65,8 @@ class NacosApp:
         self.storage = StorageHealth()
         self.hub = LongPollHub(settings.longpoll_max_total, settings.longpoll_max_per_ip)
         self.router: Router | None = None
+        self.connections = Connections(max_per_ip=settings.grpc_max_connections_per_ip)
+        self.grpc: GrpcServer | None = None
         self.push: UdpPush | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -83,6 +91,14 @@ class NacosApp:
         self.push = push = UdpPush.from_settings(self.naming, self.settings)
         await push.open(self.settings.listen_address)
         self.bus.subscribe(ConfigChanged, lambda event: self.hub.notify(event.key))
+        self.config_grpc = ConfigGrpc(self.configs, self.connections)
+        self.bus.subscribe(ConfigChanged, self.config_grpc.changed)
+        self.metrics.gauge(
+            "pynacos_grpc_connections", "Registered gRPC connections.", lambda: len(self.connections.registered)
+        )
+        self.connections.on_push = lambda kind, acked: self.metrics.grpc_pushes.labels(
+            kind, "acked" if acked else "failed"
+        ).inc()
         self.bus.subscribe(ConfigChanged, lambda event: self.metrics.config_publishes.inc())
         self.metrics.gauge("pynacos_config_count", "Configs held in memory.", lambda: self.configs.count())
         self.metrics.gauge("pynacos_config_listeners", "Held HTTP long polls.", lambda: self.hub.held)
@@ -130,6 +146,31 @@ class NacosApp:
             auth_enabled=lambda: self.auth.switches.enabled,
             storage=self.storage,
         )
+
+    async def start_grpc(self, port: int | None = None) -> int:
+        """Serve the SDK gRPC port (HTTP port + offset unless `port` is given); returns the bound port."""
+        s = self.settings
+        handlers = [
+            GrpcHandler("HealthCheckRequest", "HealthCheckResponse", PUBLIC, health_check),
+            *self.config_grpc.handlers(),
+        ]
+        self.grpc = GrpcServer(
+            handlers,
+            self.connections,
+            self.auth.guard,
+            self.is_ready,
+            self.storage,
+            lambda kind, outcome: self.metrics.grpc_requests.labels(kind, outcome).inc(),
+        )
+        bound = await self.grpc.start(
+            s.listen_address,
+            s.port + s.grpc_port_offset if port is None else port,
+            grpc_options(s),
+            grpc_credentials(s),
+        )
+        self._tasks.append(asyncio.create_task(self.connections.eject_silent_forever()))
+        log.info("gRPC listening on %s:%d", s.listen_address, bound)
+        return bound
 
     async def _load(self) -> None:
         try:
@@ -208,6 +249,8 @@ class NacosApp:
             log.exception("%s failed", during)
 
     async def stop(self) -> None:
+        if self.grpc is not None:
+            await self.grpc.stop(self.settings.listen_address, self.settings.port)
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -242,6 +285,35 @@ class NacosApp:
 
 def create_app(settings: Settings, reload_settings: Callable[[], Settings] | None = None) -> NacosApp:
     return NacosApp(settings, reload_settings)
+
+
+async def health_check(call: Call, body: dict[str, Any], connection: Connection) -> dict[str, Any]:
+    return ok()
+
+
+def grpc_options(settings: Settings) -> list[tuple[str, Any]]:
+    """protocol.md E.1: Nacos's message limit; keepalive more permissive than Nacos so 60 s client pings pass."""
+    return [
+        ("grpc.max_receive_message_length", settings.grpc_max_inbound),
+        ("grpc.max_send_message_length", -1),
+        ("grpc.keepalive_time_ms", 7_200_000),
+        ("grpc.keepalive_timeout_ms", 20_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_recv_ping_interval_without_data_ms", 10_000),
+        ("grpc.http2.max_ping_strikes", 0),
+        ("grpc.so_reuseport", 0),
+    ]
+
+
+def grpc_credentials(settings: Settings) -> Any:
+    """TLS server credentials when `nacos.remote.server.rpc.tls.enableTls` is on, else None (plaintext)."""
+    if not settings.grpc_tls:
+        return None
+    import grpc
+
+    chain = Path(settings.grpc_tls_cert_chain).read_bytes()
+    key = Path(settings.grpc_tls_private_key).read_bytes()
+    return grpc.ssl_server_credentials([(key, chain)])
 
 
 def _mtime(path: Path) -> float | None:

@@ -188,18 +188,32 @@ def _parse(raw: bytes) -> list[tuple[str, str]]:
 
 @dataclass
 class Call:
-    """One request, as every handler and the auth check see it."""
+    """One request, as every handler and the auth check see it, whatever its transport.
 
-    request: Request
+    HTTP calls carry their Starlette request; a gRPC call (request None) carries its payload's headers
+    and its fields under the parameter names the HTTP routes use, so both meet the same policies.
+    """
+
+    request: Request | None
     method: str
     path: str
     params: Params
     client_ip: str
     principal: Principal | None = None
+    header_map: Headers | None = None
 
     @property
     def headers(self) -> Headers:
-        return self.request.headers
+        if self.header_map is not None:
+            return self.header_map
+        return self.http_request.headers
+
+    @property
+    def http_request(self) -> Request:
+        """The HTTP request, for the handlers that only HTTP reaches (uploads, long polls)."""
+        if self.request is None:
+            raise TypeError(f"{self.method} {self.path} is not an HTTP request")
+        return self.request
 
     def header_flag(self, name: str) -> bool:
         """Nacos's header switches count only the word `true`."""

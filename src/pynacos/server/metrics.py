@@ -222,6 +222,19 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.grpc_requests = Counter(
+            "pynacos_grpc_requests",
+            "gRPC requests by type and outcome (ok or errorCode).",
+            ["type", "outcome"],
+            registry=self.registry,
+        )
+        self.grpc_pushes = Counter(
+            "pynacos_grpc_pushes",
+            "gRPC pushes by type and outcome (acked, failed).",
+            ["type", "outcome"],
+            registry=self.registry,
+        )
+
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Label look-ups are cached: they cost more than the increment on the hot path."""
         key = (method, route, status)

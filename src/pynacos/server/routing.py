@@ -227,21 +227,21 @@ class Router:
 
     async def _dispatch(self, entry: Route, call: Call, body: LimitedReceive) -> Response:
         try:
-            self.cross_site.check(call.method, call.headers, call.request.url.scheme)
+            self.cross_site.check(call.method, call.headers, call.http_request.url.scheme)
             body.check_declared(call.headers)
             if not entry.before_ready and not self.is_ready():
                 raise Unavailable("server is starting, data not loaded yet")
-            call.params = Params(http.parse_pairs(call.request.scope["query_string"]))
+            call.params = Params(http.parse_pairs(call.http_request.scope["query_string"]))
             if self._has_form(call):
                 await self.guard.identify(entry, call)
-                call.params = Params([*call.params.items(), *http.parse_pairs(await call.request.body())])
+                call.params = Params([*call.params.items(), *http.parse_pairs(await call.http_request.body())])
             await self.guard.check(entry, call)
             if call.method == "HEAD":
                 return Response(b"", 200)
             return await entry.handler(call)
         except AuthFailed as exc:
             self._refused(entry, call, exc)
-            return http.spring_error(exc.http_status, exc.detail, call.request.scope["path"])
+            return http.spring_error(exc.http_status, exc.detail, call.http_request.scope["path"])
         except NacosError as exc:
             self._refused(entry, call, exc)
             return render_error(exc, entry.style)

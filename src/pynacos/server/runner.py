@@ -74,7 +74,7 @@ def run(settings: Settings, warnings: list[str], reload_settings: Callable[[], S
     server = Server(config, app)
     _exit_quietly_after_shutdown()
     server.run()
-    if not server.started:
+    if not server.started or server.grpc_failed:
         raise SystemExit(3)
 
 
@@ -97,6 +97,19 @@ class Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, app: NacosApp) -> None:
         super().__init__(config)
         self.nacos = app
+        self.grpc_failed = False
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """The gRPC port opens in the same loop once the app has started (grpc.aio belongs to its loop)."""
+        await super().startup(sockets)
+        if self.should_exit or not self.started:
+            return
+        try:
+            await self.nacos.start_grpc()
+        except Exception as exc:
+            log.error("start-up failed: the gRPC port could not be opened: %s", exc)
+            self.grpc_failed = True
+            self.should_exit = True
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.nacos.hub.release_all()

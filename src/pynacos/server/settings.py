@@ -157,6 +157,46 @@ class Settings:
 
     home: str = option(".", "nacos.home", "Server home: conf/ and data/ live here.", env="NACOS_HOME")
     port: int = option(8848, "server.port", "HTTP port.", env="NACOS_SERVER_PORT", parse=parse_int)
+    grpc_port_offset: int = option(
+        1000,
+        "nacos.server.grpc.port.offset",
+        "The SDK gRPC port is the HTTP port plus this offset (9848 for 8848).",
+        env="NACOS_GRPC_PORT_OFFSET",
+        parse=parse_int,
+    )
+    grpc_max_inbound: int = option(
+        10485760,
+        "nacos.remote.server.grpc.sdk.max-inbound-message-size",
+        "Largest gRPC message accepted, in bytes.",
+        env="PYNACOS_GRPC_MAX_INBOUND",
+        parse=parse_int,
+    )
+    grpc_max_connections_per_ip: int = option(
+        2000,
+        "pynacos.grpc.max.connections.per.ip",
+        "Most gRPC connections from one client address (10,000 in all); more are refused.",
+        env="PYNACOS_GRPC_MAX_CONNECTIONS_PER_IP",
+        parse=parse_int,
+    )
+    grpc_tls: bool = option(
+        False,
+        "nacos.remote.server.rpc.tls.enableTls",
+        "Serve gRPC over TLS (plaintext is then refused on that port).",
+        env="PYNACOS_GRPC_TLS",
+        parse=parse_bool,
+    )
+    grpc_tls_cert_chain: str = option(
+        "",
+        "nacos.remote.server.rpc.tls.certChainFile",
+        "PEM certificate chain for gRPC TLS.",
+        env="PYNACOS_GRPC_TLS_CERT_CHAIN",
+    )
+    grpc_tls_private_key: str = option(
+        "",
+        "nacos.remote.server.rpc.tls.certPrivateKey",
+        "PEM private key for gRPC TLS (unencrypted).",
+        env="PYNACOS_GRPC_TLS_PRIVATE_KEY",
+    )
     address: str = option(
         "",
         "server.address",

@@ -18,13 +18,13 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from pynacos.server.auth.plugins import AuthPlugin
-from pynacos.server.auth.policy import Admin, Authenticated, Public, Secured
+from pynacos.server.auth.policy import Admin, Authenticated, Policy, Public, Secured
 from pynacos.server.auth.principal import Principal
 from pynacos.server.errors import AuthFailed
 from pynacos.server.http import Call
-from pynacos.server.routing import Route
 
 log = logging.getLogger("pynacos.auth")
 SERVER_USER = "nacos-server"
@@ -40,6 +40,16 @@ class AuthSwitches:
     identity_key: str = ""
     identity_value: str = ""
     user_agent_white: bool = False
+
+
+class Guarded(Protocol):
+    """What the guard reads of an HTTP route or a gRPC request type: its policy, and a name for the log."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def policy(self) -> Policy: ...
 
 
 class FailureLog:
@@ -70,7 +80,7 @@ class Guard:
         self.failures = FailureLog()
         self._admin_exists = admin_exists
 
-    async def identify(self, route: Route, call: Call) -> None:
+    async def identify(self, route: Guarded, call: Call) -> None:
         """Check credentials given in the query or headers before the body is read, so a caller without
         valid ones cannot make the server buffer a body first. Without any there, the body may hold them
         (Java 1.x clients send `accessToken` in the form) and `check` decides once it has been read."""
@@ -84,7 +94,7 @@ class Guard:
             self.failures.record(exc.detail, call.client_ip, call.params.insensitive("username") or "", route.path)
             raise
 
-    async def check(self, route: Route, call: Call) -> None:
+    async def check(self, route: Guarded, call: Call) -> None:
         if not self.switches.enabled or isinstance(route.policy, Public):
             return
         if self._server_identity(call):
@@ -107,7 +117,7 @@ class Guard:
         presented = call.headers.get(s.identity_key)
         return presented is not None and hmac.compare_digest(presented.encode(), s.identity_value.encode())
 
-    def _authorize(self, route: Route, call: Call, principal: Principal) -> None:
+    def _authorize(self, route: Guarded, call: Call, principal: Principal) -> None:
         policy = route.policy
         if isinstance(policy, Authenticated):
             return

@@ -373,7 +373,7 @@ def namespace_configs(
 
 async def client_gone(call: Call) -> None:
     """Returns when the client disconnects (the request body has been read already)."""
-    while (await call.request.receive())["type"] != "http.disconnect":
+    while (await call.http_request.receive())["type"] != "http.disconnect":
         pass
 
 

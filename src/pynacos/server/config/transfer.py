@@ -234,7 +234,7 @@ def resource_of(key: ConfigKey) -> str:
 async def _clone_picks(call: Call) -> dict[int, dict[str, str]]:
     """The JSON body `[{"cfgId":1,"dataId":"new","group":"g"}, ...]` as {id: new names}; nulls are dropped."""
     try:
-        body = orjson.loads(await call.request.body() or b"[]")
+        body = orjson.loads(await call.http_request.body() or b"[]")
     except orjson.JSONDecodeError:
         raise BadRequest("the clone body must be a JSON list of {cfgId, dataId, group}") from None
     if not isinstance(body, list):
@@ -262,7 +262,7 @@ async def _uploaded_file(call: Call) -> bytes | None:
     if not call.headers.get("content-type", "").startswith("multipart/form-data"):
         return None
     try:
-        async with call.request.form() as form:  # closes the spooled upload files; the router bounds the body
+        async with call.http_request.form() as form:  # closes the spooled upload files; the router bounds the body
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 return None
