@@ -18,12 +18,14 @@ from pynacos.server.config.http import (
     long_param,
     namespace_configs,
     publish,
+    readable_by,
     remove,
     search_page,
     served_tag,
 )
 from pynacos.server.config.models import ConfigKey, HistoryRow
 from pynacos.server.config.service import ConfigService
+from pynacos.server.config.transfer import Permits
 from pynacos.server.errors import BadRequest, NotFound
 from pynacos.server.http import Call
 from pynacos.server.routing import Route, route
@@ -46,8 +48,10 @@ def key_v2(call: Call) -> ConfigKey:
 
 
 class ConfigRoutesV2:
-    def __init__(self, service: ConfigService) -> None:
+    def __init__(self, service: ConfigService, permits: Permits = lambda call, resources, action: True) -> None:
         self.service = service
+        #: the auth guard's answer for configs a listing walks (always yes with auth off)
+        self.permits = permits
 
     def routes(self) -> list[Route]:
         return [
@@ -93,7 +97,7 @@ class ConfigRoutesV2:
         p = call.params
         content = p.required("config_detail")
         blur = p.text("search", "blur") != "accurate"
-        return http.json(search_page(self.service, p, blur=blur, content=content))
+        return http.json(search_page(self.service, p, blur, readable_by(self.permits, call), content))
 
     async def history_list(self, call: Call) -> Response:
         key = key_from(call.params)
@@ -176,4 +180,4 @@ class ConfigRoutesV2:
         return http.result(shapes.history_item(history_matches(row, key_from(call.params)), detail=True))
 
     async def history_configs(self, call: Call) -> Response:
-        return http.result(namespace_configs(self.service, call.params, "namespaceId"))
+        return http.result(namespace_configs(self.service, call.params, "namespaceId", readable_by(self.permits, call)))
