@@ -239,7 +239,10 @@ async def test_permission_change_applies_on_the_next_request(
     assert (await client.get(CFG, params=params)).status_code == 404
 
 
-async def test_ten_failures_lock_the_username_with_retry_after(client: httpx.AsyncClient) -> None:
+async def test_ten_failures_from_one_address_lock_the_username_there_with_retry_after(
+    client: httpx.AsyncClient,
+) -> None:
+    """Other addresses stay open: tests/server/auth/test_attack_findings_auth.py (issue 13, item 9)."""
     for _ in range(10):
         response = await client.post("/v1/auth/login", data={"username": "nacos", "password": "wrong-pass"})
         assert response.status_code == 403
