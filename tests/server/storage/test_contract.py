@@ -271,6 +271,16 @@ EDGE_WRITES: list[tuple[str, str, str, dict[str, str], int]] = [
     ("NUL in a username", "POST", "/v1/auth/users", {"username": "u\x00", "password": "Passw0rd-long"}, 400),
     ("non-BMP username of 50", "POST", "/v1/auth/users", {"username": "😀" * 50, "password": "Passw0rd-long"}, 200),
     ("username of 51", "POST", "/v1/auth/users", {"username": "u" * 51, "password": "Passw0rd-long"}, 400),
+    ("non-BMP role of 50", "POST", "/v1/auth/roles", {"role": "😀" * 50, "username": "😀" * 50}, 200),
+    ("role of 51", "POST", "/v1/auth/roles", {"role": "r" * 51, "username": "😀" * 50}, 400),
+    (
+        "resource of 128",
+        "POST",
+        "/v1/auth/permissions",
+        {"role": "😀" * 50, "resource": "😀" * 128, "action": "r"},
+        200,
+    ),
+    ("resource of 129", "POST", "/v1/auth/permissions", {"role": "😀" * 50, "resource": "r" * 129, "action": "r"}, 400),
 ]
 
 
@@ -310,3 +320,4 @@ async def assert_stored_values_come_back(app: NacosApp, client: httpx.AsyncClien
     assert meta[0]["metadata"] == {"k😀": CONTROL}
     assert "😀" * 50 in app.auth.accounts.directory.users
     assert app.naming.switches.client_beat_interval == 7000
+    assert [(p.role, p.resource) for p in app.auth.accounts.directory.permissions] == [("😀" * 50, "😀" * 128)]

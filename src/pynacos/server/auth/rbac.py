@@ -32,6 +32,8 @@ DEFAULT_ADMIN = "nacos"
 ACTIONS = ("r", "w", "rw")
 MIN_PASSWORD = 8
 _USERNAME = re.compile(r"[^\s\x00-\x1f\x7f]{1,50}")
+MAX_ROLE = 50
+MAX_RESOURCE = 128
 #: control, format (zero-width), surrogate, private-use, unassigned and separator characters
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
 DEFAULT_ADMIN_TEXT = (
@@ -183,6 +185,7 @@ class Accounts:
     async def add_role(self, role: str, username: str) -> None:
         if role == ADMIN_ROLE:
             raise BadRequest(f"role '{ADMIN_ROLE}' is not permitted to create!")
+        check_width("role", role, MAX_ROLE)
         async with self._lock:
             if username not in self.directory.users:
                 raise BadRequest(f"user '{username}' not found!")
@@ -203,6 +206,7 @@ class Accounts:
     async def add_permission(self, role: str, resource: str, action: str) -> None:
         if action not in ACTIONS:
             raise BadRequest(f"invalid action '{action}', expected r, w or rw")
+        check_width("resource", resource, MAX_RESOURCE)
         async with self._lock:
             if not self.directory.known_role(role):
                 raise BadRequest(f"role {role} not found!")
@@ -236,6 +240,13 @@ def check_distinct_name(username: str, existing: Iterable[str]) -> None:
     clash = next((name for name in existing if look(name) == wanted), None)
     if clash is not None:
         raise BadRequest(f"username '{username}' is too similar to the existing or reserved name '{clash}'")
+
+
+def check_width(label: str, value: str, limit: int) -> None:
+    """A role or permission resource fits its column (roles.role, permissions.resource) on every backend:
+    SQLite alone would store a longer one (server/characters.py)."""
+    if len(value) > limit:
+        raise BadRequest(f"too long {label}, over {limit}")
 
 
 def check_new_credentials(username: str, password: str) -> None:
