@@ -276,9 +276,11 @@ class NamingRoutes:
         return ok()
 
     async def patch(self, call: Call) -> Response:
+        """Only the fields given change; what they would make is checked as a `PUT /instance` would be."""
         params = call.params
         key = p.service_key(params)
         ip, port = p.check_ip(p.required(params, "ip")), p.port_of(params.get("port"))
+        cluster = p.cluster_of(params, "clusterName", "cluster")
         changes: dict[str, Any] = {}
         if params.get("weight") is not None:
             changes["weight"] = p.weight_of(params.get("weight"))
@@ -286,7 +288,8 @@ class NamingRoutes:
             changes["enabled"] = p.to_boolean(params.get("enabled"), True)
         if params.get("metadata") is not None:
             changes["metadata"] = p.metadata_of(params.get("metadata"))
-        await self.service.patch_override(key, ip, port, p.cluster_of(params, "clusterName", "cluster"), changes)
+        p.validate_instance(Instance(ip, port, cluster, **changes))
+        await self.service.patch_override(key, ip, port, cluster, changes)
         return ok()
 
     def _detail(self, params: Params, clusters: tuple[str, ...]) -> dict[str, Any]:
