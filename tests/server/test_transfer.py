@@ -94,6 +94,17 @@ async def test_export_stays_in_its_namespace(client: httpx.AsyncClient, configs:
     assert read_zip((await export(client, tenant="dev")).content) == {"DEFAULT_GROUP/d.txt": "D"}
 
 
+@pytest.mark.parametrize("tenant", ["\x00", "a\x01", "a b"])
+@pytest.mark.parametrize("v2", [False, True])
+async def test_export_of_a_namespace_a_read_would_refuse_is_refused(
+    client: httpx.AsyncClient, configs: None, tenant: str, v2: bool
+) -> None:
+    """Issue 14 item 5: `exportV2&tenant=%00` answered an empty zip where a read of the namespace is a 400."""
+    response = await client.get(CFG, params={"exportV2" if v2 else "export": "true", "tenant": tenant})
+    assert response.status_code == 400
+    assert response.headers["content-type"].startswith("text/plain")
+
+
 async def test_export_then_import_into_another_namespace_round_trips(client: httpx.AsyncClient, configs: None) -> None:
     await create_namespace(client, "dev")
     body = await import_zip(client, (await export(client, v2=True)).content, namespace="dev")
