@@ -12,7 +12,6 @@ the counters); those variants are checked by the guard as ADMIN routes (`Access.
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -34,6 +33,7 @@ from pynacos.server.naming.models import (
 )
 from pynacos.server.naming.push import Subscriber
 from pynacos.server.naming.service import Beat, NamingService
+from pynacos.server.naming.switches import SWITCH_DOMAIN
 from pynacos.server.naming.udp import UdpPush
 from pynacos.server.naming.views import all_checkers, cluster_json, cluster_names, instance_json, service_info
 from pynacos.server.routing import Route, route
@@ -42,42 +42,6 @@ V2_CLUSTER = ("clusterName",)
 NAMING_READ = Secured("r", p.naming_resources)
 NAMING_WRITE = Secured("w", p.naming_resources)
 SWITCHES_WRITE = Secured("w", resource="naming/switches")  # a fixed resource: admins only
-SWITCHES: dict[str, Any] = {
-    "masters": None,
-    "adWeightMap": {},
-    "defaultPushCacheMillis": 10000,
-    "clientBeatInterval": 5000,
-    "defaultCacheMillis": 3000,
-    "distroThreshold": 0.7,
-    "healthCheckEnabled": True,
-    "autoChangeHealthCheckEnabled": True,
-    "distroEnabled": True,
-    "enableStandalone": True,
-    "pushEnabled": True,  # the live value comes from UdpPush.active
-    "checkTimes": 3,
-    "httpHealthParams": {"max": 5000, "min": 500, "factor": 0.85},
-    "tcpHealthParams": {"max": 5000, "min": 1000, "factor": 0.75},
-    "mysqlHealthParams": {"max": 3000, "min": 2000, "factor": 0.65},
-    "incrementalList": [],
-    "serverStatusSynchronizationPeriodMillis": 2000,
-    "serviceStatusSynchronizationPeriodMillis": 5000,
-    "disableAddIP": False,
-    "sendBeatOnly": False,
-    "lightBeatEnabled": True,
-    "limitedUrlMap": {},
-    "distroServerExpiredMillis": 10000,
-    "pushGoVersion": "0.1.0",
-    "pushJavaVersion": "0.1.0",
-    "pushPythonVersion": "0.4.3",
-    "pushCVersion": "1.0.12",
-    "pushCSharpVersion": "0.9.0",
-    "enableAuthentication": False,
-    "overriddenServerStatus": None,
-    "defaultInstanceEphemeral": True,
-    "healthCheckWhiteList": [],
-    "name": "00-00---000-NACOS_SWITCH_DOMAIN-000---00-00",
-    "checksum": None,
-}
 
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -103,58 +67,6 @@ def service_json(naming: NamingService, service: Service) -> dict[str, Any]:
         "selector": {**service.selector, "contextType": "NONE"},
         "clusters": [cluster_json(naming, service, c) for c in cluster_names(service)],
     }
-
-
-def selector_of(raw: str | None) -> dict[str, Any]:
-    """Only `none` (and `label`, treated as none: it needs a CMDB) selectors exist."""
-    if raw is None or not raw.strip():
-        return {"type": "none"}
-    if len(raw) > p.MAX_STORED_JSON:
-        raise NamingError(f"selector is over {p.MAX_STORED_JSON} characters")
-    try:
-        selector = orjson.loads(raw)
-    except ValueError:
-        raise NamingError("not match any type of selector!") from None
-    if not isinstance(selector, dict) or selector.get("type") not in ("none", "label"):
-        raise NamingError("not match any type of selector!")
-    return selector
-
-
-def threshold_of(raw: str | None, required: bool = False) -> float:
-    if raw is None or not raw.strip():
-        if required:
-            raise NamingError("Parameter 'protectThreshold' is missing")
-        return 0.0
-    try:
-        value = float(raw)
-    except ValueError:
-        raise NamingError(f'For input string: "{raw}"') from None
-    if not math.isfinite(value):
-        raise NamingError(f"protectThreshold must be a finite number, not {raw.strip()}")
-    return value
-
-
-def udp_port_of(raw: str | None) -> int:
-    """`udpPort` (v2: `port`): 0 = no push; non-numeric is Nacos's NumberFormatException text, and a
-    number no port can have is a 400 too (Nacos stores it and never pushes)."""
-    if raw is None or not raw.strip():
-        return 0
-    try:
-        port = int(raw.strip())
-    except ValueError:
-        raise NamingError(f'For input string: "{raw[:64]}"') from None
-    if not 0 <= port <= 65535:
-        raise NamingError("Param 'udpPort' is illegal, the value should be between 0 and 65535.")
-    return port
-
-
-def positive_int(raw: str | None, default: int) -> int:
-    """Nacos's NumberUtils.toInt with a default; zero, negative or garbage falls back to it too."""
-    try:
-        value = int((raw or "").strip())
-    except ValueError:
-        return default
-    return value if value > 0 else default
 
 
 class Access(Protocol):
@@ -326,7 +238,7 @@ class NamingRoutes:
 
     def subscribe(self, call: Call, udp_param: str, clusters_param: str) -> None:
         """C.5: a list call with a UDP port subscribes its *source* address; `clientIP` is never a target."""
-        udp_port = udp_port_of(call.params.get(udp_param))
+        udp_port = p.udp_port_of(call.params.get(udp_param))
         if udp_port <= 0:
             return
         agent = call.headers.get("user-agent", "").strip() or call.headers.get("client-version", "").strip()
@@ -343,7 +255,7 @@ class NamingRoutes:
         """`/service/subscribers`: the UDP subscribers of exactly the service the READ check covered."""
         params = call.params
         found = self.push.subscribers(p.service_key(params))
-        page_no, page_size = positive_int(params.get("pageNo"), 1), positive_int(params.get("pageSize"), 1000)
+        page_no, page_size = p.positive_int(params.get("pageNo"), 1), p.positive_int(params.get("pageSize"), 1000)
         page = found[(page_no - 1) * page_size : page_no * page_size]
         return http.json({"subscribers": [subscriber_json(s) for s in page], "count": len(found)})
 
@@ -444,9 +356,9 @@ class NamingRoutes:
         service = Service(
             key,
             ephemeral=False,
-            protect_threshold=threshold_of(params.get("protectThreshold")),
+            protect_threshold=p.threshold_of(params.get("protectThreshold")),
             metadata=p.metadata_of(params.get("metadata")),
-            selector=selector_of(params.get("selector")),
+            selector=p.selector_of(params.get("selector")),
         )
         await self.service.create_service(service)
         return ok()
@@ -460,9 +372,9 @@ class NamingRoutes:
         key = p.service_key(params)
         await self.service.update_service(
             key,
-            threshold_of(params.get("protectThreshold"), required=True),
+            p.threshold_of(params.get("protectThreshold"), required=True),
             p.metadata_of(params.get("metadata")),
-            selector_of(params.get("selector")),
+            p.selector_of(params.get("selector")),
         )
         return ok()
 
@@ -568,7 +480,7 @@ class NamingRoutes:
 
     def switches_body(self) -> dict[str, Any]:
         switches = self.service.switches.as_json()
-        return {**SWITCHES, **switches, "pushEnabled": switches["pushEnabled"] and self.push.active}
+        return {**SWITCH_DOMAIN, **switches, "pushEnabled": switches["pushEnabled"] and self.push.active}
 
     async def push_state(self, call: Call) -> Response:
         """UDP push outcomes since start-up or the last `reset=true`: a push counts once acked or given up.

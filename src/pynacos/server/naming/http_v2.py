@@ -16,8 +16,6 @@ from pynacos.server.naming.http import (
     SWITCHES_WRITE,
     V2_CLUSTER,
     NamingRoutes,
-    selector_of,
-    threshold_of,
 )
 from pynacos.server.naming.models import Instance, MissingParam, NamingError, Service, ServiceKey, ServiceMissing
 from pynacos.server.naming.views import cluster_json, cluster_names, instance_json
@@ -106,9 +104,9 @@ class NamingRoutesV2:
         service = Service(
             key,
             ephemeral=p.to_boolean(params.get("ephemeral"), False),
-            protect_threshold=threshold_of(params.get("protectThreshold")),
+            protect_threshold=p.threshold_of(params.get("protectThreshold")),
             metadata=p.metadata_of(params.get("metadata")),
-            selector=selector_of(params.get("selector")),
+            selector=p.selector_of(params.get("selector")),
         )
         await self.service.create_service(service)
         return http.result("ok")
@@ -121,9 +119,9 @@ class NamingRoutesV2:
         params = call.params
         await self.service.update_service(
             p.service_key(params),
-            threshold_of(params.get("protectThreshold")),
+            p.threshold_of(params.get("protectThreshold")),
             p.metadata_of(params.get("metadata")),
-            selector_of(params.get("selector")),
+            p.selector_of(params.get("selector")),
         )
         return http.result("ok")
 

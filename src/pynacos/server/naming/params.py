@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import math
 import re
 from typing import Any
 
@@ -433,3 +434,55 @@ def optional_flag(params: Params, name: str) -> bool | None:
     if raw in _SPRING_TRUE or raw in _SPRING_FALSE:
         return raw in _SPRING_TRUE
     raise NamingError(f"Param '{name}' must be true or false, not '{params.get(name)}'")
+
+
+def selector_of(raw: str | None) -> dict[str, Any]:
+    """Only `none` (and `label`, treated as none: it needs a CMDB) selectors exist."""
+    if raw is None or not raw.strip():
+        return {"type": "none"}
+    if len(raw) > MAX_STORED_JSON:
+        raise NamingError(f"selector is over {MAX_STORED_JSON} characters")
+    try:
+        selector = orjson.loads(raw)
+    except ValueError:
+        raise NamingError("not match any type of selector!") from None
+    if not isinstance(selector, dict) or selector.get("type") not in ("none", "label"):
+        raise NamingError("not match any type of selector!")
+    return selector
+
+
+def threshold_of(raw: str | None, required: bool = False) -> float:
+    if raw is None or not raw.strip():
+        if required:
+            raise NamingError("Parameter 'protectThreshold' is missing")
+        return 0.0
+    try:
+        value = float(raw)
+    except ValueError:
+        raise NamingError(f'For input string: "{raw}"') from None
+    if not math.isfinite(value):
+        raise NamingError(f"protectThreshold must be a finite number, not {raw.strip()}")
+    return value
+
+
+def udp_port_of(raw: str | None) -> int:
+    """`udpPort` (v2: `port`): 0 = no push; non-numeric is Nacos's NumberFormatException text, and a
+    number no port can have is a 400 too (Nacos stores it and never pushes)."""
+    if raw is None or not raw.strip():
+        return 0
+    try:
+        port = int(raw.strip())
+    except ValueError:
+        raise NamingError(f'For input string: "{raw[:64]}"') from None
+    if not 0 <= port <= 65535:
+        raise NamingError("Param 'udpPort' is illegal, the value should be between 0 and 65535.")
+    return port
+
+
+def positive_int(raw: str | None, default: int) -> int:
+    """Nacos's NumberUtils.toInt with a default; zero, negative or garbage falls back to it too."""
+    try:
+        value = int((raw or "").strip())
+    except ValueError:
+        return default
+    return value if value > 0 else default

@@ -90,3 +90,42 @@ class Switches:
             "defaultInstanceEphemeral": self.default_instance_ephemeral,
             "lightBeatEnabled": self.light_beat_enabled,
         }
+
+
+#: Nacos 2.5.1's SwitchDomain as `GET /operator/switches` shows it; the entries above replace theirs
+SWITCH_DOMAIN: dict[str, Any] = {
+    "masters": None,
+    "adWeightMap": {},
+    "defaultPushCacheMillis": 10000,
+    "clientBeatInterval": 5000,
+    "defaultCacheMillis": 3000,
+    "distroThreshold": 0.7,
+    "healthCheckEnabled": True,
+    "autoChangeHealthCheckEnabled": True,
+    "distroEnabled": True,
+    "enableStandalone": True,
+    "pushEnabled": True,  # the live value comes from UdpPush.active
+    "checkTimes": 3,
+    "httpHealthParams": {"max": 5000, "min": 500, "factor": 0.85},
+    "tcpHealthParams": {"max": 5000, "min": 1000, "factor": 0.75},
+    "mysqlHealthParams": {"max": 3000, "min": 2000, "factor": 0.65},
+    "incrementalList": [],
+    "serverStatusSynchronizationPeriodMillis": 2000,
+    "serviceStatusSynchronizationPeriodMillis": 5000,
+    "disableAddIP": False,
+    "sendBeatOnly": False,
+    "lightBeatEnabled": True,
+    "limitedUrlMap": {},
+    "distroServerExpiredMillis": 10000,
+    "pushGoVersion": "0.1.0",
+    "pushJavaVersion": "0.1.0",
+    "pushPythonVersion": "0.4.3",
+    "pushCVersion": "1.0.12",
+    "pushCSharpVersion": "0.9.0",
+    "enableAuthentication": False,
+    "overriddenServerStatus": None,
+    "defaultInstanceEphemeral": True,
+    "healthCheckWhiteList": [],
+    "name": "00-00---000-NACOS_SWITCH_DOMAIN-000---00-00",
+    "checksum": None,
+}
