@@ -85,8 +85,10 @@ def unb64url(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def forge(key: bytes, alg: str = "HS256", sub: str = "nacos", exp: int = FAR_FUTURE, header: str | None = None) -> str:
-    """A JWT as Nacos writes them (`{"alg":..}` header, `{"sub","exp"}` payload), signed with `key`."""
+def forge(key: bytes, alg: str = "HS256", sub: str = "nacos", exp: int | None = None, header: str | None = None) -> str:
+    """A JWT as Nacos writes them (`{"alg":..}` header, `{"sub","exp"}` payload), signed with `key`; by default
+    valid for a day (a token living longer than the 7-day maximum TTL is refused as forged, issue 13)."""
+    exp = int(time.time()) + 86400 if exp is None else exp
     head = header if header is not None else b64url(json.dumps({"alg": alg}, separators=(",", ":")).encode())
     body = b64url(json.dumps({"sub": sub, "exp": exp}, separators=(",", ":")).encode())
     mac = hmac.new(key, f"{head}.{body}".encode(), DIGESTS[alg]).digest()
@@ -364,7 +366,7 @@ async def asgi_exchange(
         "raw_path": path,
         "query_string": query,
         "root_path": "",
-        "headers": [(b"host", b"testserver"), *headers],
+        "headers": [(b"host", b"127.0.0.1"), *headers],
         "client": ("127.0.0.1", 40000),
         "server": ("testserver", 80),
     }
