@@ -14,7 +14,8 @@ from pynacos.server.grpc import payload
 class GrpcTestClient:
     """One connection: `connect()` opens the stream with a ConnectionSetupRequest and waits for SetupAck.
 
-    Pushes are collected in `pushes` and acknowledged with success unless `ack` is False.
+    Pushes are collected in `pushes` and acknowledged with `ack_code` as resultCode (200, success) unless
+    `ack` is False.
     """
 
     def __init__(self, port: int, module: str = "config", token: str | None = None) -> None:
@@ -22,6 +23,7 @@ class GrpcTestClient:
         self.module = module
         self.token = token
         self.ack = True
+        self.ack_code = 200
         self.pushes: list[payload.Incoming] = []
         self.pushed = asyncio.Event()
         self._outbox: asyncio.Queue[Any] = asyncio.Queue()
@@ -59,7 +61,12 @@ class GrpcTestClient:
                 self.pushes.append(incoming)
                 self.pushed.set()
                 if self.ack and "requestId" in incoming.body:
-                    answer = {"resultCode": 200, "errorCode": 0, "requestId": incoming.body["requestId"]}
+                    code = self.ack_code
+                    answer = {
+                        "resultCode": code,
+                        "errorCode": 0 if code == 200 else -500,
+                        "requestId": incoming.body["requestId"],
+                    }
                     await self._outbox.put(payload.encode(incoming.type.replace("Request", "Response"), answer))
         except grpc.RpcError as exc:
             self.stream_error = exc

@@ -32,6 +32,7 @@ from pynacos.server.http import Call
 from pynacos.server.metrics import Metrics, MonitorSources
 from pynacos.server.namespaces.http import NamespaceRoutes
 from pynacos.server.namespaces.service import NamespaceService
+from pynacos.server.naming.grpc import NamingGrpc
 from pynacos.server.naming.health import ActiveHealthChecks, TargetPolicy
 from pynacos.server.naming.http import NamingRoutes
 from pynacos.server.naming.http_v2 import NamingRoutesV2
@@ -93,6 +94,11 @@ class NacosApp:
         self.bus.subscribe(ConfigChanged, lambda event: self.hub.notify(event.key))
         self.config_grpc = ConfigGrpc(self.configs, self.connections)
         self.bus.subscribe(ConfigChanged, self.config_grpc.changed)
+        self.naming_routes = NamingRoutes(
+            self.naming, self.namespaces.exists, push, self.settings.port, self.auth.guard
+        )
+        self.naming_grpc = NamingGrpc(self.naming_routes, self.connections)
+        self.naming.on_change.append(self.naming_grpc.changed)
         self.metrics.gauge(
             "pynacos_grpc_connections", "Registered gRPC connections.", lambda: len(self.connections.registered)
         )
@@ -103,7 +109,7 @@ class NacosApp:
         self.metrics.gauge("pynacos_config_count", "Configs held in memory.", lambda: self.configs.count())
         self.metrics.gauge("pynacos_config_listeners", "Held HTTP long polls.", lambda: self.hub.held)
         self.metrics.nacos_monitor(self._monitor_sources(push))
-        self.router = self._build_router(push)
+        self.router = self._build_router(self.naming_routes)
         self._tasks.append(asyncio.create_task(self._load()))
 
     def _monitor_sources(self, push: UdpPush) -> MonitorSources:
@@ -117,10 +123,9 @@ class NacosApp:
             push_counters=lambda: push.state.counters,
         )
 
-    def _build_router(self, push: UdpPush) -> Router:
+    def _build_router(self, naming_v1: NamingRoutes) -> Router:
         s = self.settings
         transfer = ConfigTransfer(self.configs, self.namespaces.exists, self.auth.guard.permits)
-        naming_v1 = NamingRoutes(self.naming, self.namespaces.exists, push, s.port, self.auth.guard)
         routes = [
             *OpsRoutes(s, self.metrics, self.is_ready, self.auth.guard.state).routes(),
             *self.auth.routes(),
@@ -153,6 +158,7 @@ class NacosApp:
         handlers = [
             GrpcHandler("HealthCheckRequest", "HealthCheckResponse", PUBLIC, health_check),
             *self.config_grpc.handlers(),
+            *self.naming_grpc.handlers(),
         ]
         self.grpc = GrpcServer(
             handlers,

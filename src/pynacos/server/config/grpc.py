@@ -26,6 +26,7 @@ from pynacos.server.config.service import ConfigService
 from pynacos.server.errors import BadRequest
 from pynacos.server.events import ConfigChanged
 from pynacos.server.grpc.connections import Connection, Connections
+from pynacos.server.grpc.payload import text
 from pynacos.server.grpc.server import GrpcFailure, GrpcHandler, ok
 from pynacos.server.http import Call
 from pynacos.server.namespaces.service import normalise
@@ -47,17 +48,6 @@ ADDITIONS = {
     "src_user": "src_user",
     "tag": "tag",
 }
-
-
-def text(value: Any) -> str:
-    """A JSON string field; Jackson coerces numbers and booleans, and `null` is absent."""
-    if value is None:
-        return ""
-    if isinstance(value, dict | list):
-        raise BadRequest("expected a string, not an object or list")
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def key_params(body: dict[str, Any]) -> list[tuple[str, str]]:

@@ -19,6 +19,8 @@ import orjson
 from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError, Message
 
+from pynacos.server.errors import BadRequest
+
 _FIELD = descriptor_pb2.FieldDescriptorProto
 
 
@@ -105,3 +107,27 @@ def encode(kind: str, body: dict[str, Any], client_ip: str = "") -> Any:
 def serialize(payload: Any) -> bytes:
     data: bytes = payload.SerializeToString()
     return data
+
+
+def text(value: Any) -> str:
+    """A JSON string field; Jackson coerces numbers and booleans, and `null` is absent."""
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        raise BadRequest("expected a string, not an object or list")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def flag(value: Any, default: bool) -> bool:
+    """A JSON boolean field as Jackson reads one: true/false, their strings in any case, 0/1; `null` is absent."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value != 0
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise BadRequest(f"expected true or false, not {str(value)[:32]!r}")

@@ -2,7 +2,8 @@
 
 An instance is owned by a client `ip:port#<ephemeral>` that publishes at most one instance per
 service, so (service, ip, port, ephemeral) is unique: registering again with another cluster
-replaces the instance.
+replaces the instance. An ephemeral instance registered over gRPC is owned by its connection
+instead (`owner`): it lives as long as the connection, without beats.
 """
 
 from __future__ import annotations
@@ -128,6 +129,8 @@ class Instance:
     metadata: dict[str, str] = field(default_factory=dict)
     instance_id: str | None = None
     last_beat: float = 0.0
+    #: the gRPC connection id that published this ephemeral instance (None: kept alive by beats)
+    owner: str | None = None
 
     @property
     def address(self) -> tuple[str, int, bool]:

@@ -1,8 +1,13 @@
-"""Service registry logic shared by every edge (HTTP v1/v2 now, gRPC later).
+"""Service registry logic shared by every edge (HTTP v1/v2, gRPC).
 
 Ephemeral instances live in memory and are kept alive by beats (or re-registration); persistent
 instances and services created through the service API are written to the database before the
 answer, so they survive a restart. All timing uses a monotonic clock in milliseconds.
+
+Ephemeral instances a gRPC connection publishes carry its id as `owner`: the beat check leaves them
+alone, `publish` replaces the connection's whole set in one service, and `release` removes every one
+of them when the connection ends. `_owned` indexes the services each owner published into; an
+instance is only ever removed for its own owner (another client re-registering the address takes it).
 
 Every change a subscriber could see (instances added, removed, re-weighted, enabled, turned
 healthy or unhealthy; service threshold or metadata) calls the `on_change` callbacks with the
@@ -79,6 +84,7 @@ class NamingService:
         self.on_switch: list[Callable[[], None]] = []
         self.services: dict[ServiceKey, Service] = {}
         self.on_change: list[ChangeCallback] = []
+        self._owned: dict[str, set[ServiceKey]] = {}
         self._lock = asyncio.Lock()
 
     def _changed(self, key: ServiceKey) -> None:
@@ -131,6 +137,46 @@ class NamingService:
             service.overrides.pop(address, None)  # a later instance at this address starts afresh, as in Nacos
             service.last_update = self.clock()
         self._changed(key)
+
+    async def publish(self, key: ServiceKey, owner: str, instances: list[Instance]) -> None:
+        """A gRPC connection's ephemeral instances in one service become `instances` (none: all removed)."""
+        async with self._lock:
+            service = self.services.get(key)
+            if instances and service is not None and not service.ephemeral:
+                raise NamingConflict(_flag_conflict(key, False))
+            if service is None and not instances:
+                return
+            if service is None:
+                service = self.services[key] = Service(key, ephemeral=True)
+            dropped = _drop_owned(service, owner, keep={i.address for i in instances})
+            self._add_owned(service, owner, instances)
+            if not (dropped or instances):
+                return
+            service.last_update = self.clock()
+        self._changed(key)
+
+    def _add_owned(self, service: Service, owner: str, instances: list[Instance]) -> None:
+        for instance in instances:
+            instance.owner, instance.last_beat = owner, self.clock()
+            instance.instance_id = instance.instance_id or simple_instance_id(service.key, instance)
+            service.instances[instance.address] = instance
+        owned = self._owned.setdefault(owner, set())
+        if instances:
+            owned.add(service.key)
+        else:
+            owned.discard(service.key)
+        if not owned:
+            del self._owned[owner]
+
+    def release(self, owner: str) -> None:
+        """The connection `owner` ended: every instance it published goes at once, one change per service.
+
+        Synchronous and without awaiting, like `expire`, so no write can interleave with it."""
+        for key in self._owned.pop(owner, set()):
+            service = self.services.get(key)
+            if service is not None and _drop_owned(service, owner, keep=set()):
+                service.last_update = self.clock()
+                self._changed(key)
 
     async def set_override(self, key: ServiceKey, instance: Instance) -> None:
         """`PUT /instance`: enabled, weight and metadata on top of what was registered."""
@@ -343,7 +389,7 @@ class NamingService:
         changed: list[ServiceKey] = []
         for service in list(self.services.values()):
             for address, instance in list(service.instances.items()):
-                if not instance.ephemeral:
+                if not instance.ephemeral or instance.owner is not None:  # owned: lives with its connection
                     continue
                 timing = self.effective(service, instance) if service.overrides else instance  # override metadata first
                 silent = now - instance.last_beat
@@ -451,6 +497,16 @@ def _changed_overrides(
             base = current or Override(instance.enabled, instance.weight)
             updated[address] = replace(base, metadata=metadata)
     return updated
+
+
+def _drop_owned(service: Service, owner: str, keep: set[tuple[str, int, bool]]) -> bool:
+    """Remove `owner`'s instances whose address is not in `keep`, with their overrides (a later
+    instance at the address starts afresh, as after a deregister); True when any was removed."""
+    gone = [a for a, i in service.instances.items() if i.owner == owner and a not in keep]
+    for address in gone:
+        instance = service.instances.pop(address)
+        service.overrides.pop(f"{instance.ip}:{instance.port}:{instance.cluster}", None)
+    return bool(gone)
 
 
 def _bounded(instance: Instance, metadata: dict[str, str]) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""The naming JSON clients see: Instance and ServiceInfo (C.1, C.2), shared by the list route and UDP push.
+"""The naming JSON clients see: Instance and ServiceInfo (C.1, C.2, E.5), shared by the list route, UDP
+push and gRPC (answers and pushes).
 
 Kept apart from the HTTP module so the push driver can render a ServiceInfo without importing the web
 framework, and so a list answer and a push of the same service cannot drift apart.
@@ -101,3 +102,14 @@ def push_info(naming: NamingService, key: ServiceKey, clusters_text: str) -> str
     del info["groupName"]
     info["reachProtectionThreshold"] = False
     return orjson.dumps(info).decode()
+
+
+def grpc_info(key: ServiceKey, info: dict[str, Any]) -> dict[str, Any]:
+    """The list body as gRPC clients read a ServiceInfo (E.5): the bare `name`, and `allIps` beside
+    `allIPs` (3.x renamed it; every client ignores the key it does not know)."""
+    return {**info, "name": key.name, "allIps": False}
+
+
+def grpc_service_info(naming: NamingService, key: ServiceKey, clusters_text: str) -> dict[str, Any]:
+    """The ServiceInfo a gRPC push carries: the subscriber's clusters, enabled instances, protect threshold."""
+    return grpc_info(key, service_info(naming, key, clusters_text, healthy_only=False))
