@@ -22,6 +22,9 @@ from __future__ import annotations
 from pynacos.server.errors import BadRequest
 
 NUL = "\x00"
+#: Nacos reads numbers as Java ints and longs; a larger number is a 400, not a silent overflow
+JAVA_INT_MAX = 2**31 - 1
+JAVA_LONG_MAX = 2**63 - 1
 NUL_TEXT = "must not contain NUL characters"
 
 

@@ -21,7 +21,7 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pynacos.server.characters import NUL, NUL_TEXT
+from pynacos.server.characters import JAVA_INT_MAX, NUL, NUL_TEXT
 from pynacos.server.errors import BadRequest, MissingParameter
 
 if TYPE_CHECKING:
@@ -44,9 +44,6 @@ NO_CACHE = {
 _TRUE_WORDS = {"true", "on", "yes", "1", "t", "y"}
 _FALSE_WORDS = {"false", "off", "no", "0", "f", "n"}
 
-
-JAVA_INT_MAX = 2**31 - 1
-JAVA_LONG_MAX = 2**63 - 1
 
 
 class Params(Mapping[str, str]):

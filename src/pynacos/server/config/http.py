@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from pynacos.server import http
 from pynacos.server.auth.policy import CONFIG_READ, CONFIG_WRITE, Secured, namespaced
+from pynacos.server.characters import JAVA_LONG_MAX
 from pynacos.server.config import gray, shapes, validation
 from pynacos.server.config.gray import GrayConfig, GrayRule
 from pynacos.server.config.longpoll import LongPollHub
@@ -122,7 +123,7 @@ def long_param(params: Params, name: str) -> int:
     """`nid` and `id` are Long parameters in Nacos; a missing one names that type."""
     if not params.text(name).strip():
         raise MissingParameter(name, "Long")
-    return params.integer(name, limit=http.JAVA_LONG_MAX)
+    return params.integer(name, limit=JAVA_LONG_MAX)
 
 
 def history_matches(row: HistoryRow, key: ConfigKey) -> HistoryRow:

@@ -12,10 +12,9 @@ from __future__ import annotations
 import functools
 import re
 
-from pynacos.server.characters import refuse_nul
+from pynacos.server.characters import JAVA_LONG_MAX, refuse_nul
 from pynacos.server.config.models import CONFIG_TYPES, ConfigKey
 from pynacos.server.errors import BadRequest, ParamCheckFailed
-from pynacos.server.http import JAVA_LONG_MAX
 from pynacos.server.namespaces.service import normalise
 
 _NAMESPACE = re.compile(r"[A-Za-z0-9_-]+")
