@@ -142,7 +142,8 @@ def test_item_08_twenty_beats_of_10_mib_metadata_are_refused_and_the_server_stay
             listed = http.get(f"{NS}/instance/list", params={"serviceName": "demo"})
         assert [a.status_code for a in answers] == [400] * 20
         assert all(len(a.request.content) < 11 * MiB for a in answers)  # under the body limit: refused by validation
-        assert len(listed.content) < 10_000 and len(listed.json()["hosts"]) == 3
+        assert len(listed.content) < 10_000  # the warm-up instances at most (they expire if this ran slowly)
+        assert all(h["port"] >= 9000 for h in listed.json()["hosts"])
         assert grown < 50 * MiB, f"RSS grew by {grown / MiB:.0f} MiB"
     finally:
         server.stop()
