@@ -14,9 +14,23 @@ import httpx
 
 
 def free_port() -> int:
+    """A free HTTP port whose gRPC port (+1000, the server's default offset) is free too."""
+    for _ in range(200):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port + 1000 <= 65535 and _bindable(port + 1000):
+            return port
+    raise RuntimeError("no free port P with P + 1000 free after 200 tries")
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
 
 
 class ServerProcess:

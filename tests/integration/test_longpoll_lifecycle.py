@@ -18,7 +18,7 @@ BODY = b"Listening-Configs=a%02DEFAULT_GROUP%02%02%01"
 def held_request(server: ServerProcess) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", server.port))
     head = (
-        f"POST /nacos/v1/cs/configs/listener HTTP/1.1\r\nHost: x\r\nLong-Pulling-Timeout: 30000\r\n"
+        f"POST /nacos/v1/cs/configs/listener HTTP/1.1\r\nHost: 127.0.0.1\r\nLong-Pulling-Timeout: 30000\r\n"
         f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(BODY)}\r\n\r\n"
     ).encode()
     sock.sendall(head + BODY)

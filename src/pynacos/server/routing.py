@@ -241,7 +241,8 @@ class Router:
             return await entry.handler(call)
         except AuthFailed as exc:
             self._refused(entry, call, exc)
-            return http.spring_error(exc.http_status, exc.detail, call.http_request.scope["path"])
+            text = exc.nacos3_text() if entry.path.startswith("/v3/") else exc.detail  # 3.x words its refusals
+            return http.spring_error(exc.http_status, text, call.http_request.scope["path"])
         except NacosError as exc:
             self._refused(entry, call, exc)
             return render_error(exc, entry.style)
@@ -324,6 +325,9 @@ def _allow(by_method: dict[str, Route]) -> str:
 
 
 def _is_address(text: str) -> bool:
+    """An IP literal without a zone (`fe80::1%eth0` names an interface of the proxy, not a client)."""
+    if "%" in text or len(text) > 45:
+        return False
     try:
         ipaddress.ip_address(text)
     except ValueError:

@@ -1342,14 +1342,16 @@ def listening_sockets(pid: int) -> set[tuple[str, str, int]]:
 
 @pytest.mark.integration
 @pytest.mark.parametrize("push", [True, False])
-def test_item_38_and_51_standalone_with_auth_off_listens_only_on_loopback_http(tmp_path: Path, push: bool) -> None:
-    """HTTP only, plus (unless turned off) the UDP socket naming pushes leave from and acks come back to."""
+def test_item_38_and_51_standalone_with_auth_off_listens_only_on_loopback_http_and_grpc(tmp_path: Path, push: bool) -> None:
+    """HTTP and the SDK gRPC port (+1000), plus (unless turned off) the UDP socket naming pushes leave from and
+    acks come back to. gRPC's loopback listener may show as an IPv4-mapped IPv6 address."""
     server = ServerProcess(tmp_path / "home", {"pynacos.naming.push.enabled": str(push).lower()})
     server.start()
     try:
         assert server.process is not None
         sockets = listening_sockets(server.process.pid)
-        assert {s for s in sockets if s[0] == "tcp"} == {("tcp", "127.0.0.1", server.port)}
+        tcp = {(address.removeprefix("::ffff:"), port) for kind, address, port in sockets if kind == "tcp"}
+        assert tcp == {("127.0.0.1", server.port), ("127.0.0.1", server.port + 1000)}
         udp = [s for s in sockets if s[0] == "udp"]
         assert [address for _, address, _ in udp] == (["127.0.0.1"] if push else [])
         assert "only 127.0.0.1 can connect" in server.log()
