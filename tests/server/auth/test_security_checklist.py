@@ -1342,7 +1342,9 @@ def listening_sockets(pid: int) -> set[tuple[str, str, int]]:
 
 @pytest.mark.integration
 @pytest.mark.parametrize("push", [True, False])
-def test_item_38_and_51_standalone_with_auth_off_listens_only_on_loopback_http_and_grpc(tmp_path: Path, push: bool) -> None:
+def test_item_38_and_51_standalone_with_auth_off_listens_only_on_loopback_http_and_grpc(
+    tmp_path: Path, push: bool
+) -> None:
     """HTTP and the SDK gRPC port (+1000), plus (unless turned off) the UDP socket naming pushes leave from and
     acks come back to. gRPC's loopback listener may show as an IPv4-mapped IPv6 address."""
     server = ServerProcess(tmp_path / "home", {"pynacos.naming.push.enabled": str(push).lower()})
