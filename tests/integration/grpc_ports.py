@@ -1,7 +1,7 @@
 """A real pynacos server for gRPC clients: its SDK gRPC port is the HTTP port + 1000 (protocol.md E.1).
 
-`ServerProcess` picks its HTTP port with `free_port()`; a gRPC test also needs that port + 1000 to be free,
-and must not start talking before the gRPC port listens (the HTTP readiness probe says nothing about it).
+`ServerProcess` picks an HTTP port whose port + 1000 is free too; a gRPC test must not start talking before the
+gRPC port listens (the HTTP readiness probe says nothing about it).
 """
 
 from __future__ import annotations
@@ -15,22 +15,9 @@ from tests.integration.server_process import ServerProcess, free_port
 GRPC_OFFSET = 1000
 
 
-def _bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("0.0.0.0", port))
-        except OSError:
-            return False
-    return True
-
-
 def free_port_pair() -> int:
-    """A free HTTP port whose gRPC port (+1000) is free as well."""
-    for _ in range(200):
-        port = free_port()
-        if port + GRPC_OFFSET <= 65535 and _bindable(port + GRPC_OFFSET):
-            return port
-    raise RuntimeError("no free port P with P + 1000 free after 200 tries")
+    """A free HTTP port whose gRPC port (+1000) is free as well (`free_port` already checks both)."""
+    return free_port()
 
 
 def grpc_port(server: ServerProcess) -> int:
