@@ -230,3 +230,24 @@ async def test_auth_uses_the_http_policies_and_revocation_reaches_live_connectio
             assert revoked.body["errorCode"] == 403
         finally:
             await client.close()
+
+
+async def test_shutdown_asks_clients_to_reconnect_elsewhere_then_closes_their_streams(
+    served: tuple[NacosApp, int],
+) -> None:
+    app, port = served
+    client = GrpcTestClient(port)
+    await client.connect()
+    try:
+        assert app.grpc is not None
+        await app.grpc.stop("127.0.0.1", 8848)
+        reset = await client.wait_push("ConnectResetRequest", timeout=5)
+        assert reset.body["serverPort"] == "8848" and reset.body["module"] == "internal"
+        for _ in range(100):
+            if client.stream_error is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert client.stream_error is not None and client.stream_error.code() == grpc.StatusCode.UNAVAILABLE
+        assert not app.connections.registered
+    finally:
+        await client.close()
