@@ -11,6 +11,7 @@ import grpc
 import pytest
 
 from pynacos.server.app import NacosApp
+from pynacos.server.config import grpc as config_grpc
 from pynacos.server.grpc import connections as connections_module
 from pynacos.server.grpc import payload
 from pynacos.server.settings import Settings
@@ -251,3 +252,14 @@ async def test_shutdown_asks_clients_to_reconnect_elsewhere_then_closes_their_st
         assert not app.connections.registered
     finally:
         await client.close()
+
+
+async def test_listens_per_connection_are_bounded(connected: GrpcTestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(config_grpc, "MAX_LISTENS", 2)
+    contexts = [{"dataId": f"d{i}", "group": "G", "tenant": "", "md5": ""} for i in range(3)]
+    two = await connected.request("ConfigBatchListenRequest", {"listen": True, "configListenContexts": contexts[:2]})
+    assert two.body["success"] is True
+    again = await connected.request("ConfigBatchListenRequest", {"listen": True, "configListenContexts": contexts[:2]})
+    assert again.body["success"] is True  # listening again to the same keys adds nothing
+    third = await connected.request("ConfigBatchListenRequest", {"listen": True, "configListenContexts": contexts})
+    assert (third.type, third.body["errorCode"]) == ("ConfigChangeBatchListenResponse", 400)

@@ -34,6 +34,7 @@ from pynacos.server.namespaces.service import normalise
 log = logging.getLogger("pynacos.grpc")
 PUSH_TIMEOUT = 3.0
 PUSH_ATTEMPTS = 5
+MAX_LISTENS = 10_000
 NOT_FOUND = "config data not exist"
 #: additionMap entries a publish reads as the HTTP parameter of the same meaning
 ADDITIONS = {
@@ -173,8 +174,11 @@ class ConfigGrpc:
             if not listen:
                 self._unlisten(connection.id, key)
                 continue
+            listened = self.keys_of.setdefault(connection.id, set())
+            if key not in listened and len(listened) >= MAX_LISTENS:
+                raise GrpcFailure(400, f"over {MAX_LISTENS} configs listened on one connection (security.md §6.4)")
             self.listeners.setdefault(key, {})[connection.id] = context["tenant"]
-            self.keys_of.setdefault(connection.id, set()).add(key)
+            listened.add(key)
             if self.service.md5(key, call.client_ip, tag) != context["md5"]:
                 changed.append({k: context[k] for k in ("group", "dataId", "tenant")})
         return ok(changedConfigs=changed)
