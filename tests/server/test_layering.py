@@ -7,7 +7,12 @@ import sys
 
 import pytest
 
-SERVICES = ["pynacos.server.config.service", "pynacos.server.naming.service", "pynacos.server.namespaces.service"]
+SERVICES = [
+    "pynacos.server.config.service",
+    "pynacos.server.naming.service",
+    "pynacos.server.naming.clients",
+    "pynacos.server.namespaces.service",
+]
 
 
 @pytest.mark.parametrize("module", SERVICES)

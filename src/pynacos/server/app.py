@@ -31,14 +31,19 @@ from pynacos.server.grpc.server import GrpcHandler, GrpcServer, ok
 from pynacos.server.http import Call
 from pynacos.server.metrics import Metrics, MonitorSources
 from pynacos.server.namespaces.http import NamespaceRoutes
+from pynacos.server.namespaces.http_v3 import NamespaceRoutesV3
 from pynacos.server.namespaces.service import NamespaceService
+from pynacos.server.naming.clients import ClientIndex
 from pynacos.server.naming.grpc import NamingGrpc
 from pynacos.server.naming.health import ActiveHealthChecks, TargetPolicy
 from pynacos.server.naming.http import NamingRoutes
+from pynacos.server.naming.http_clients import ClientRoutes
 from pynacos.server.naming.http_v2 import NamingRoutesV2
+from pynacos.server.naming.http_v3 import NamingRoutesV3
 from pynacos.server.naming.service import NamingService
 from pynacos.server.naming.udp import UdpPush
 from pynacos.server.ops.http import OpsRoutes
+from pynacos.server.ops.http_v3 import CoreRoutes
 from pynacos.server.routing import HttpLimits, Router
 from pynacos.server.settings import PROPERTIES_FILE, Settings, SettingsError
 from pynacos.server.storage.configs import ConfigStore
@@ -98,6 +103,9 @@ class NacosApp:
             self.naming, self.namespaces.exists, push, self.settings.port, self.auth.guard
         )
         self.naming_grpc = NamingGrpc(self.naming_routes, self.connections)
+        self.naming_routes.clients = ClientIndex(
+            self.naming, self.connections.registered.values, self.naming_grpc.subscribed, push.every_subscriber
+        )
         self.naming.on_change.append(self.naming_grpc.changed)
         self.metrics.gauge(
             "pynacos_grpc_connections", "Registered gRPC connections.", lambda: len(self.connections.registered)
@@ -126,14 +134,22 @@ class NacosApp:
     def _build_router(self, naming_v1: NamingRoutes) -> Router:
         s = self.settings
         transfer = ConfigTransfer(self.configs, self.namespaces.exists, self.auth.guard.permits)
+        ops = OpsRoutes(s, self.metrics, self.is_ready, self.auth.guard.state)
+        core = CoreRoutes(s, ops, self.connections.registered.values)
+        namespaces = NamespaceRoutes(self.namespaces, self.configs.count, s.default_tenant_quota)
+        naming_v2 = NamingRoutesV2(naming_v1)
         routes = [
-            *OpsRoutes(s, self.metrics, self.is_ready, self.auth.guard.state).routes(),
+            *ops.routes(),
+            *core.routes(),
             *self.auth.routes(),
             *ConfigRoutes(self.configs, self.hub, transfer, self.metrics.blur_searches.inc).routes(),
             *ConfigRoutesV2(self.configs, self.auth.guard.permits).routes(),
-            *NamespaceRoutes(self.namespaces, self.configs.count, s.default_tenant_quota).routes(),
+            *namespaces.routes(),
+            *NamespaceRoutesV3(namespaces).routes(),
             *naming_v1.routes(),
-            *NamingRoutesV2(naming_v1).routes(),
+            *naming_v2.routes(),
+            *NamingRoutesV3(naming_v2, naming_v1.clients).routes(),
+            *ClientRoutes(naming_v1.clients, core.member.address).routes(),
         ]
         return Router(
             s.context_path,

@@ -22,6 +22,7 @@ from pynacos.server import http
 from pynacos.server.auth.policy import ADMIN, AUTHENTICATED, PUBLIC, Secured, namespaced
 from pynacos.server.http import Call, Params
 from pynacos.server.naming import params as p
+from pynacos.server.naming.clients import ClientIndex
 from pynacos.server.naming.models import (
     Instance,
     MissingParam,
@@ -120,6 +121,8 @@ class NamingRoutes:
         self._push_base = (0, 0)
         #: the server's HTTP port, which `/health/server` reports
         self.port = port
+        #: Nacos's naming clients (naming/clients.py); the app swaps in one that sees gRPC connections too
+        self.clients = ClientIndex(service, lambda: (), {}, push.every_subscriber)
 
     def routes(self) -> list[Route]:
         base = "/v1/ns"
@@ -204,7 +207,8 @@ class NamingRoutes:
         await self.service.patch_override(key, ip, port, cluster, changes)
         return ok()
 
-    def _detail(self, params: Params, clusters: tuple[str, ...]) -> dict[str, Any]:
+    def find_instance(self, params: Params, clusters: tuple[str, ...]) -> tuple[ServiceKey, Instance]:
+        """The instance `GET /instance` names (v1, v2, v3), as clients see it; 404 when there is none."""
         key = p.service_key(params)
         ip, port = p.check_ip(p.required(params, "ip")), p.port_of(params.get("port"))
         cluster = p.cluster_of(params, *clusters)
@@ -213,6 +217,10 @@ class NamingRoutes:
         instance = self.service.find(key, ip, port, cluster)
         if instance is None:
             raise NamingNotFound("no matched ip found!")
+        return key, instance
+
+    def _detail(self, params: Params, clusters: tuple[str, ...]) -> dict[str, Any]:
+        key, instance = self.find_instance(params, clusters)
         return {
             "service": key.grouped,
             "ip": instance.ip,
@@ -462,17 +470,18 @@ class NamingRoutes:
         """The figures behind `onlyStatus=false`: an admin's when auth is on (the bare status is open)."""
         await self.require_admin(call)
         services, instances = len(self.service.services), self.service.instance_count()
+        clients = self.clients.counts()
         return {
             "status": "UP",
             "serviceCount": services,
             "instanceCount": instances,
-            "subscribeCount": len(self.push.state),
+            "subscribeCount": clients["subscribeCount"],
             "responsibleInstanceCount": instances,
-            "clientCount": instances,
-            "connectionBasedClientCount": 0,
-            "ephemeralIpPortClientCount": instances,
-            "persistentIpPortClientCount": 0,
-            "responsibleClientCount": instances,
+            "clientCount": clients["clientCount"],
+            "connectionBasedClientCount": clients["connectionBasedClientCount"],
+            "ephemeralIpPortClientCount": clients["ephemeralIpPortClientCount"],
+            "persistentIpPortClientCount": clients["persistentIpPortClientCount"],
+            "responsibleClientCount": clients["responsibleClientCount"],
             "cpu": 0.0,
             "load": 0.0,
             "mem": 0.0,

@@ -72,6 +72,11 @@ class InstanceError(NamingError):
     title = "instance error"
 
 
+class SelectorError(NamingError):
+    code = 21006
+    title = "selector error"
+
+
 class ServiceExists(NamingError):
     code = 21007
     title = "service already exist"

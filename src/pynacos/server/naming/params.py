@@ -41,6 +41,7 @@ from pynacos.server.naming.models import (
     MissingParam,
     NamingError,
     NamingParamCheck,
+    SelectorError,
     ServiceKey,
     Target,
     WeightError,
@@ -445,9 +446,9 @@ def selector_of(raw: str | None) -> dict[str, Any]:
     try:
         selector = orjson.loads(raw)
     except ValueError:
-        raise NamingError("not match any type of selector!") from None
+        raise SelectorError("not match any type of selector!") from None
     if not isinstance(selector, dict) or selector.get("type") not in ("none", "label"):
-        raise NamingError("not match any type of selector!")
+        raise SelectorError("not match any type of selector!")
     return selector
 
 

@@ -276,6 +276,11 @@ class PushState:
         keys = sorted(self._by_service.get(service, ()))
         return [self._subscribers[k] for k in keys]
 
+    def every(self, now: float) -> list[Subscriber]:
+        """Every subscriber that has polled within its TTL (expired ones may wait here for `_expire`)."""
+        ttl = self.timings.subscriber_ttl_ms
+        return [s for s in self._subscribers.values() if s.last_seen + ttl > now]
+
     # -- internals -------------------------------------------------------------------------------
 
     def _due_targets(self, now: float) -> list[SubscriberKey]:

@@ -322,7 +322,7 @@ class NamingService:
         if self.active_checks:
             checked = instance.cluster if instance else cluster  # Nacos reads the parameter's cluster
             if service is None or self.cluster_config(service, checked).checker.type != "NONE":
-                raise NamingError(f"health check is still working, service: {key.grouped}, cluster: {checked}")
+                raise NamingConflict(f"health check is still working, service: {key.grouped}, cluster: {checked}")
         if instance is not None:
             await self.record_health(key, ip, port, healthy)
 

@@ -135,6 +135,13 @@ class UdpPush(asyncio.DatagramProtocol):
     def subscribers(self, service: ServiceKey) -> list[Subscriber]:
         return self.state.subscribers(service)
 
+    def every_subscriber(self) -> list[tuple[Subscriber, float]]:
+        """Every live subscriber with the milliseconds since its last poll (the naming client lists)."""
+        if self._loop is None:
+            return []
+        now = self._now()
+        return [(s, now - s.last_seen) for s in self.state.every(now)]
+
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         ip = literal_ip(str(addr[0]))
         if ip is not None:

@@ -81,7 +81,11 @@ class OpsRoutes:
         return Response(self.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def state(self, call: Call) -> Response:
-        return http.json(server_state(self.settings) | self.auth_state())
+        return http.json(self.state_map())
+
+    def state_map(self) -> dict[str, str | None]:
+        """`/v1/console/server/state`'s map, which `/v3/admin/core/state` wraps in `Result`."""
+        return server_state(self.settings) | self.auth_state()
 
     async def announcement(self, call: Call) -> Response:
         language = call.params.text("language", "zh-CN") or "zh-CN"
