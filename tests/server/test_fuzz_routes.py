@@ -333,7 +333,18 @@ ROUTE_HEADERS: dict[tuple[str, str], list[bytes]] = {
     LISTENER: [b"client-version", b"long-pulling-timeout-no-hangup"],
     ("POST", "/v1/cs/configs"): [b"casmd5", b"betaips"],
     ("POST", "/v2/cs/config"): [b"casmd5", b"betaips"],
+    ("POST", "/v3/admin/cs/config"): [b"casmd5", b"betaips"],
 }
+#: auth-off servers also turn off the Nacos 3.x admin and console scopes, so their handlers are fuzzed too
+OPEN_SCOPES = {"auth_admin_enabled": False, "auth_console_enabled": False}
+
+
+def core_names(method: str, path: str) -> list[str]:
+    """The names a valid request of the route carries; 3.x config routes name the group `groupName`."""
+    names = CORE_NAMES[family(path)] + ROUTE_CORE.get((method, path), [])
+    return [*names, "groupName"] if path.startswith("/v3/") and family(path) == "config" else names
+
+
 ALL_NAMES = sorted({n for names in FAMILY_NAMES.values() for n in names} | set(COMMON_NAMES))
 
 
@@ -445,7 +456,7 @@ class Server:
             "empty_service_interval_ms": 10**9,
             "sqlite_synchronous": "normal",
         }
-        extra = {"auth_enabled": True, "token_secret_key": KEY} if auth else {}
+        extra = {"auth_enabled": True, "token_secret_key": KEY} if auth else OPEN_SCOPES
         self.app = NacosApp(Settings(home=str(home), **quiet, **extra))  # type: ignore[arg-type]
         self.log = ErrorLog()
         logging.getLogger("pynacos").addHandler(self.log)
@@ -653,7 +664,7 @@ def _discover() -> tuple[list[tuple[str, str, str]], dict[tuple[str, str], list[
         with tempfile.TemporaryDirectory() as home:
             server = Server.__new__(Server)
             server.auth, server.log = False, ErrorLog()
-            server.app = NacosApp(Settings(home=home, sqlite_synchronous="normal"))
+            server.app = NacosApp(Settings(home=home, sqlite_synchronous="normal", **OPEN_SCOPES))  # type: ignore[arg-type]
             await Server._start(server)
             try:
                 assert server.app.router is not None
@@ -665,7 +676,7 @@ def _discover() -> tuple[list[tuple[str, str, str]], dict[tuple[str, str], list[
                     for method, path, _ in routes:
                         RecordingParams.seen = set()
                         kind = family(path)
-                        core = [(n, VALID[n][0]) for n in CORE_NAMES[kind]]
+                        core = [(n, VALID[n][0]) for n in core_names(method, path)]
                         for variant in [None, *VARIANT_NAMES[kind]]:
                             extra = [(variant, VALID[variant][0])] if variant else []
                             await server.call(form_request(method, path, core + extra), None)
@@ -841,7 +852,7 @@ def build_request(
         params = dict(base)
         mutations = rng.choice([0, 0, 1])
     else:
-        core = CORE_NAMES[kind] + ROUTE_CORE.get((method, path), [])
+        core = core_names(method, path)
         dropped = rng.choice([None, None, None, *core])
         params = {n: rng.choice(VALID[n]) for n in core if n != dropped}
         variants = [n for n in VARIANT_NAMES[kind] if n in reads]
@@ -948,7 +959,8 @@ def _where(text: str) -> str:
 def _allowed_5xx(request: Request, answer: Answer) -> bool:
     if answer.status == 503 and b"starting" in answer.body:
         return True
-    if answer.status == 500 and request.method == "POST" and request.path in ("/v1/cs/configs", "/v2/cs/config"):
+    publishes = ("/v1/cs/configs", "/v2/cs/config", "/v3/admin/cs/config")
+    if answer.status == 500 and request.method == "POST" and request.path in publishes:
         if answer.body == CAS_V1:  # Nacos answers a CAS conflict with 500 (errors.CasConflict)
             return True
         try:

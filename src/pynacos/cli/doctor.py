@@ -49,6 +49,7 @@ def check_settings(home: str) -> list[Finding]:
         return [Finding("problem", str(exc))]
     findings = [Finding("warn", w) for w in [*settings.notes, *warnings]]
     findings += _auth_findings(settings)
+    findings += _scope_findings(settings)
     findings += _ttl_findings(settings.token_expire_seconds)
     findings += _health_check_findings(settings)
     return findings or [Finding("ok", "settings look sound")]
@@ -110,6 +111,37 @@ def _auth_findings(settings: Settings) -> list[Finding]:
         )
     if settings.storage == "sqlite" and settings.sqlite_synchronous == "normal":
         found.append(Finding("warn", "pynacos.storage.synchronous=normal: a power loss may undo acknowledged writes."))
+    return found
+
+
+def _scope_findings(settings: Settings) -> list[Finding]:
+    """Nacos 3.x's admin and console auth scopes (protocol-v3 G.8.1): on by default, and checked whatever
+    nacos.core.auth.enabled says."""
+    from pynacos.server.auth import system
+
+    found = [
+        Finding(
+            "warn",
+            f"{key}=false: {routes} answers anyone who can reach the port, whatever nacos.core.auth.enabled "
+            f"says. Fix: {key}=true (the Nacos 3.x default).",
+        )
+        for on, key, routes in (
+            (settings.auth_admin_enabled, "nacos.core.auth.admin.enabled", "/v3/admin/** (configs, services, ops)"),
+            (settings.auth_console_enabled, "nacos.core.auth.console.enabled", "/v3/console/**"),
+        )
+        if not on
+    ]
+    scoped = settings.auth_admin_enabled or settings.auth_console_enabled
+    if scoped and not settings.auth_enabled and system.codec_for(settings) is None:
+        found.append(
+            Finding(
+                "warn",
+                "/v3/admin/**, /v3/console/** and the user, role and permission routes need a login "
+                "(nacos.core.auth.admin.enabled / console.enabled), but no usable token secret key is set, so a "
+                "login gives no usable token and only requests that carry username and password get through. "
+                "Fix: set nacos.core.auth.plugin.nacos.token.secret.key (`pynacos secret` prints one).",
+            )
+        )
     return found
 
 

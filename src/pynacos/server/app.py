@@ -22,6 +22,7 @@ from pynacos.server.auth.system import AuthSystem
 from pynacos.server.config.grpc import ConfigGrpc
 from pynacos.server.config.http import ConfigRoutes
 from pynacos.server.config.http_v2 import ConfigRoutesV2
+from pynacos.server.config.http_v3 import ConfigRoutesV3
 from pynacos.server.config.longpoll import LongPollHub
 from pynacos.server.config.service import ConfigService
 from pynacos.server.config.transfer import ConfigTransfer
@@ -144,6 +145,7 @@ class NacosApp:
             *self.auth.routes(),
             *ConfigRoutes(self.configs, self.hub, transfer, self.metrics.blur_searches.inc).routes(),
             *ConfigRoutesV2(self.configs, self.auth.guard.permits).routes(),
+            *ConfigRoutesV3(self.configs, self.hub, transfer, self.metrics.blur_searches.inc).routes(),
             *namespaces.routes(),
             *NamespaceRoutesV3(namespaces).routes(),
             *naming_v1.routes(),

@@ -78,6 +78,17 @@ class AuthFailed(NacosError):
     code = 10001
     title = "access denied"
 
+    def nacos3_text(self) -> str:
+        """The message Nacos 3.x's filter writes (`AuthResult.format()`, protocol-v3 G.1.4): `Code: 403` for
+        a missing permission, `Code: 401` for a failed identity (HTTP 403 either way)."""
+        if self.detail == "authorization failed!":
+            return f"Code: 403, Message: {self.detail}."
+        reason = NACOS3_USER_NOT_FOUND if self.detail == "user not found!" else self.detail
+        return f"Code: 401, Message: {reason}."
+
+
+NACOS3_USER_NOT_FOUND = "User not found! Please check user exist or password is right!"
+
 
 class NotFound(NacosError):
     http_status = 404

@@ -420,6 +420,22 @@ class Settings:
         env="NACOS_AUTH_ENABLE",
         parse=parse_bool,
     )
+    auth_admin_enabled: bool = option(
+        True,
+        "nacos.core.auth.admin.enabled",
+        "Nacos 3.x admin scope: /v3/admin/** needs a login and a permission even while "
+        "nacos.core.auth.enabled is false.",
+        env="NACOS_AUTH_ADMIN_ENABLE",
+        parse=parse_bool,
+    )
+    auth_console_enabled: bool = option(
+        True,
+        "nacos.core.auth.console.enabled",
+        "Nacos 3.x console scope: /v3/console/** needs a login and a permission even while "
+        "nacos.core.auth.enabled is false.",
+        env="NACOS_AUTH_CONSOLE_ENABLE",
+        parse=parse_bool,
+    )
     auth_system_type: str = option(
         "nacos",
         "nacos.core.auth.system.type",

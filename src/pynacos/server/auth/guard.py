@@ -1,7 +1,10 @@
 """The auth check in front of every route: the one question every edge asks.
 
 Order (Nacos's AuthFilter, auth.md §2.3, with its bypasses closed):
-1. auth off -> pass; `Public` route -> pass.
+1. auth off for the route's scope -> pass; `Public` route -> pass. Nacos 3.x has three scopes with a
+   switch each (protocol-v3 G.8.1): `/v3/admin/**` (`nacos.core.auth.admin.enabled`, on by default),
+   `/v3/console/**` (`nacos.core.auth.console.enabled`, on by default) and everything else
+   (`nacos.core.auth.enabled`, off by default); the account routes are checked while any one is on.
 2. Server identity header equal to the configured value (constant-time) -> pass, no further checks.
 3. `User-Agent: Nacos-Server...` -> pass only if `userAgentAuthWhite` was switched on explicitly.
 4. The plugin establishes who is calling (token, or username+password) -> 403 on failure.
@@ -29,6 +32,10 @@ from pynacos.server.http import Call
 log = logging.getLogger("pynacos.auth")
 SERVER_USER = "nacos-server"
 LOG_INTERVAL = 60.0
+ADMIN_SCOPE = "/v3/admin/"
+CONSOLE_SCOPE = "/v3/console/"
+#: users, roles and permissions: who may use the admin and console scopes is decided here
+ACCOUNT_ROUTES = ("/v1/auth/", "/v3/auth/")
 
 
 @dataclass
@@ -40,6 +47,22 @@ class AuthSwitches:
     identity_key: str = ""
     identity_value: str = ""
     user_agent_white: bool = False
+    admin_enabled: bool = True
+    console_enabled: bool = True
+
+    def on_for(self, path: str) -> bool:
+        """Is auth on for a route (by path: the scope is where Nacos 3.x mounts a controller)?
+
+        The account routes are checked while any scope is: 3.x leaves them open on its main port until
+        `nacos.core.auth.enabled` is on, so anyone could add a permission or set the admin's password
+        and walk into the admin scope it just turned on by default."""
+        if path.startswith(ADMIN_SCOPE):
+            return self.admin_enabled
+        if path.startswith(CONSOLE_SCOPE):
+            return self.console_enabled
+        if path.startswith(ACCOUNT_ROUTES):
+            return self.enabled or self.admin_enabled or self.console_enabled
+        return self.enabled
 
 
 class Guarded(Protocol):
@@ -84,7 +107,7 @@ class Guard:
         """Check credentials given in the query or headers before the body is read, so a caller without
         valid ones cannot make the server buffer a body first. Without any there, the body may hold them
         (Java 1.x clients send `accessToken` in the form) and `check` decides once it has been read."""
-        if not self.switches.enabled or isinstance(route.policy, Public) or self._server_identity(call):
+        if not self.switches.on_for(route.path) or isinstance(route.policy, Public) or self._server_identity(call):
             return
         if not _credentials_outside_body(call):
             return
@@ -95,7 +118,7 @@ class Guard:
             raise
 
     async def check(self, route: Guarded, call: Call) -> None:
-        if not self.switches.enabled or isinstance(route.policy, Public):
+        if not self.switches.on_for(route.path) or isinstance(route.policy, Public):
             return
         if self._server_identity(call):
             call.principal = Principal(SERVER_USER, "server-identity", is_admin=True)
@@ -135,7 +158,7 @@ class Guard:
     def permits(self, call: Call, resources: list[str], action: str) -> bool:
         """A second check inside a handler (clone reads configs its route's policy did not name):
         the principal the route's check found, against more resources."""
-        if not self.switches.enabled:
+        if not self.switches.on_for(call.path):
             return True
         principal = call.principal
         if principal is None:

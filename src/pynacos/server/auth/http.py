@@ -49,25 +49,21 @@ def page_args(params: Params) -> tuple[int, int]:
     return page_no, page_size
 
 
-def paged(params: Params, rows: list[dict[str, Any]]) -> Response:
+def page_of(params: Params, rows: list[dict[str, Any]]) -> dict[str, Any]:
     page_no, page_size = page_args(params)
-    items = rows[(page_no - 1) * page_size : page_no * page_size]
-    return http.json(
-        {
-            "totalCount": len(rows),
-            "pageNumber": page_no,
-            "pagesAvailable": -(-len(rows) // page_size),
-            "pageItems": items,
-        }
-    )
+    return http.page(len(rows), page_no, page_size, rows[(page_no - 1) * page_size : page_no * page_size])
 
 
-def matcher(params: Params, name: str) -> Callable[[str], bool]:
+def paged(params: Params, rows: list[dict[str, Any]]) -> Response:
+    return http.json(page_of(params, rows))
+
+
+def matcher(params: Params, name: str, blur: bool | None = None) -> Callable[[str], bool]:
     """`search=accurate` is equality; `search=blur` a LIKE with `*` as the only wildcard (no implicit one)."""
     wanted = params.text(name).strip()
     if not wanted:
         return lambda _value: True
-    if params.get("search") == "blur":
+    if params.get("search") == "blur" if blur is None else blur:
         return wildcard(wanted)
     return lambda value: value == wanted
 
@@ -145,9 +141,16 @@ class AuthRoutes:
         return http.rest_result("logout ok!")
 
     async def init_admin(self, call: Call) -> Response:
-        """First admin: open only while no ROLE_ADMIN exists, and only locally or with the bootstrap token."""
-        if self.accounts.directory.has_admin():
+        password = await self.first_admin(call)
+        if password is None:
             return http.rest_result("have admin user cannot use it", 409)
+        return http.json({"username": "nacos", "password": password}, headers=NO_STORE)
+
+    async def first_admin(self, call: Call) -> str | None:
+        """First admin: open only while no ROLE_ADMIN exists, and only locally or with the bootstrap token.
+        Returns its password, or None when an admin exists already."""
+        if self.accounts.directory.has_admin():
+            return None
         if not self._bootstrap_allowed(call):
             raise LoginRefused(
                 f"the first admin can be created from the server's own host, or with header {BOOTSTRAP_HEADER} "
@@ -156,10 +159,10 @@ class AuthRoutes:
             )  # no absolute path to a remote caller: it maps the server's disk (the server log names it)
         password = call.params.text("password") or passwords.generate()
         if not await self.accounts.create_admin(password):
-            return http.rest_result("have admin user cannot use it", 409)
+            return None
         log.warning("first admin 'nacos' created over HTTP from %s", call.client_ip)
         self.bootstrap_file.unlink(missing_ok=True)
-        return http.json({"username": "nacos", "password": password}, headers=NO_STORE)
+        return password
 
     def _bootstrap_allowed(self, call: Call) -> bool:
         forwarded = any(h in call.headers for h in ("x-forwarded-for", "x-real-ip", "forwarded"))
@@ -188,6 +191,11 @@ class AuthRoutes:
         return http.rest_result("delete user ok!")
 
     async def update_password(self, call: Call) -> Response:
+        await self.change_password(call)
+        return http.rest_result("update user ok!")
+
+    async def change_password(self, call: Call) -> None:
+        """Self or an admin (with auth on); Nacos tags the route identity-only and checks here."""
         username, new_password = call.params.required("username"), call.params.required("newPassword")
         principal = call.principal
         if self.is_enabled():
@@ -196,12 +204,14 @@ class AuthRoutes:
             if not principal.is_admin and principal.username != username:
                 raise AuthFailed("authorization failed!")
         await self.accounts.set_password(username, new_password)
-        return http.rest_result("update user ok!")
 
     async def list_users(self, call: Call) -> Response:
-        match = matcher(call.params, "username")
-        rows = [{"username": u, "password": ""} for u in self.accounts.directory.users if match(u)]
-        return paged(call.params, rows)
+        return paged(call.params, self.user_rows(call.params))
+
+    def user_rows(self, p: Params, blur: bool | None = None) -> list[dict[str, Any]]:
+        """Users as Nacos lists them, without the password hash Nacos leaks."""
+        match = matcher(p, "username", blur)
+        return [{"username": u, "password": ""} for u in self.accounts.directory.users if match(u)]
 
     async def search_users(self, call: Call) -> Response:
         return http.json(contains(self.accounts.directory.users, call.params.text("username")))
@@ -216,11 +226,13 @@ class AuthRoutes:
         return http.rest_result(f"delete role of user {username or ''} ok!")
 
     async def list_roles(self, call: Call) -> Response:
-        match_user, match_role = matcher(call.params, "username"), matcher(call.params, "role")
-        rows = [
+        return paged(call.params, self.role_rows(call.params))
+
+    def role_rows(self, p: Params, blur: bool | None = None) -> list[dict[str, Any]]:
+        match_user, match_role = matcher(p, "username", blur), matcher(p, "role", blur)
+        return [
             {"role": r, "username": u} for u, r in self.accounts.directory.bindings if match_user(u) and match_role(r)
         ]
-        return paged(call.params, rows)
 
     async def search_roles(self, call: Call) -> Response:
         roles = [r for _, r in self.accounts.directory.bindings]
@@ -237,18 +249,26 @@ class AuthRoutes:
         return http.rest_result("delete permission ok!")
 
     async def list_permissions(self, call: Call) -> Response:
+        """With `search`, a page (auth.md §7). Without it Nacos 2.5.1 answers its duplicate check, whose `role`,
+        `resource` and `action` are required; a request naming none of the last two but a page (`pageNo`) is
+        answered with the page (an accurate search), not with a `false` about a permission it never named."""
         p = call.params
-        if p.get("search") is None:
-            role, resource, action = p.text("role"), p.text("resource"), p.text("action")
-            exists = any(
-                x.role == role and x.resource == resource and (x.action == action or x.action == "rw")
-                for x in self.accounts.directory.permissions
-            )
-            return http.result(exists)
-        match_role = matcher(p, "role")
-        rows = [
+        if p.get("search") is None and not ("pageNo" in p and "resource" not in p and "action" not in p):
+            return http.result(self.permission_exists(p))
+        return paged(p, self.permission_rows(p))
+
+    def permission_exists(self, p: Params) -> bool:
+        """Nacos's duplicate check: the same resource with the same action, or a stored `rw`."""
+        role, resource, action = p.required("role"), p.required("resource"), p.required("action")
+        return any(
+            x.role == role and x.resource == resource and (x.action == action or x.action == "rw")
+            for x in self.accounts.directory.permissions
+        )
+
+    def permission_rows(self, p: Params, blur: bool | None = None) -> list[dict[str, Any]]:
+        match_role = matcher(p, "role", blur)
+        return [
             {"role": x.role, "resource": x.resource, "action": x.action}
             for x in self.accounts.directory.permissions
             if match_role(x.role)
         ]
-        return paged(p, rows)

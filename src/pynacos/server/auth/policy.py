@@ -60,8 +60,17 @@ def config_resources(params: Params) -> list[str]:
     return [namespaced(params.namespace(), params.text("group"), "config", params.text("dataId"))]
 
 
+def config_resources_v3(params: Params) -> list[str]:
+    """Nacos 3.x names: `namespaceId` (or an alias), `groupName`, `dataId`. Only `groupName` is read, never
+    `group` as Nacos's parser falls back to: the v3 handlers read `groupName`, and the check must read
+    what the handler uses."""
+    return [namespaced(params.namespace(), params.text("groupName"), "config", params.text("dataId"))]
+
+
 PUBLIC = Public()
 AUTHENTICATED = Authenticated()
 ADMIN = Admin()
 CONFIG_READ = Secured("r", config_resources)
 CONFIG_WRITE = Secured("w", config_resources)
+CONFIG_READ_V3 = Secured("r", config_resources_v3)
+CONFIG_WRITE_V3 = Secured("w", config_resources_v3)

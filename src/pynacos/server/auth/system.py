@@ -5,14 +5,16 @@ empty system type (50001), unknown plugin (naming the installed ones), cluster w
 (50002), a missing/short/undecodable/public secret key. Standalone without identity is fine (there
 is no peer), with one warning. `userAgentAuthWhite=true` starts with a warning naming the risk.
 
-Reload: the enable switch, identity key/value, user-agent whitelist, secret key(s) and token
-lifetime are re-read when application.properties changes; a bad new key is refused (the old key
-stays, the error is logged) instead of leaving every token check failing as Nacos does.
+Reload: the enable switches (core, admin and console scope), identity key/value, user-agent
+whitelist, secret key(s) and token lifetime are re-read when application.properties changes; a bad
+new key is refused (the old key stays, the error is logged) instead of leaving every token check
+failing as Nacos does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 import time
@@ -22,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from pynacos.server.auth import keys
 from pynacos.server.auth.guard import AuthSwitches, Guard
 from pynacos.server.auth.http import BOOTSTRAP_HEADER, AuthRoutes
+from pynacos.server.auth.http_v3 import AuthRoutesV3
 from pynacos.server.auth.plugins import NacosPlugin, PluginContext, available
 from pynacos.server.auth.rbac import Accounts
 from pynacos.server.auth.throttle import LoginThrottle
@@ -131,6 +134,8 @@ def switches_of(settings: Settings) -> AuthSwitches:
         settings.identity_key,
         settings.identity_value,
         settings.user_agent_auth_white,
+        settings.auth_admin_enabled,
+        settings.auth_console_enabled,
     )
 
 
@@ -184,7 +189,7 @@ class AuthSystem:
 
     def routes(self) -> list[Route]:
         routes = AuthRoutes(self.accounts, self.tokens, self.nacos, lambda: self.switches.enabled, self.bootstrap_file)
-        return routes.routes()
+        return [*routes.routes(), *AuthRoutesV3(routes).routes()]
 
     def reload(self, new: Settings) -> None:
         """Apply the reloadable settings; a change that fails the start-up checks is refused whole."""
@@ -196,8 +201,8 @@ class AuthSystem:
             return
         old = self.settings
         fresh = switches_of(new)
-        for field in ("enabled", "system_type", "identity_key", "identity_value", "user_agent_white"):
-            setattr(self.switches, field, getattr(fresh, field))
+        for name in (f.name for f in dataclasses.fields(AuthSwitches)):
+            setattr(self.switches, name, getattr(fresh, name))
         if (new.token_secret_key, new.token_previous_secret_key) != (
             old.token_secret_key,
             old.token_previous_secret_key,
@@ -210,6 +215,8 @@ class AuthSystem:
             name
             for name in (
                 "auth_enabled",
+                "auth_admin_enabled",
+                "auth_console_enabled",
                 "identity_key",
                 "identity_value",
                 "token_secret_key",

@@ -334,20 +334,30 @@ def search_page(
     if not blur:  # Nacos's param-check filter skips blur searches only
         validation.check_key(params.namespace(), group, data_id)
     page_no, page_size = page_args(params, f"dataId={data_id}, group={group}")
-    found = service.search(
-        Search(
-            tenant=normalise(params.namespace()),
-            data_id=data_id,
-            group=group,
-            app_name=params.text("appName"),
-            tags=validation.parse_tags(params.get("config_tags")) or (),
-            types=(validation.parse_tags(params.get("types")) or ()) if blur else (),
-            content=content,
-            blur=blur,
-        )
+    query = Search(
+        tenant=normalise(params.namespace()),
+        data_id=data_id,
+        group=group,
+        app_name=params.text("appName"),
+        tags=validation.parse_tags(params.get("config_tags")) or (),
+        types=(validation.parse_tags(params.get("types")) or ()) if blur else (),
+        content=content,
+        blur=blur,
     )
-    found = [c for c in found if readable(c.key)]
-    items = [shapes.config_item(c) for c in found[(page_no - 1) * page_size : page_no * page_size]]
+    return paged_search(service, query, readable, page_no, page_size, shapes.config_item)
+
+
+def paged_search(
+    service: ConfigService,
+    query: Search,
+    readable: Callable[[ConfigKey], bool],
+    page_no: int,
+    page_size: int,
+    shape: Callable[[Config], dict[str, Any]],
+) -> dict[str, Any]:
+    """One page of the configs a search finds that the caller may read; the total counts only those."""
+    found = [c for c in service.search(query) if readable(c.key)]
+    items = [shape(c) for c in found[(page_no - 1) * page_size : page_no * page_size]]
     return http.page(len(found), page_no, page_size, items)
 
 
@@ -362,14 +372,18 @@ async def remove(service: ConfigService, call: Call, key: ConfigKey, user: str |
 
 
 def namespace_configs(
-    service: ConfigService, params: Params, required_name: str, readable: Callable[[ConfigKey], bool]
+    service: ConfigService,
+    params: Params,
+    required_name: str,
+    readable: Callable[[ConfigKey], bool],
+    shape: Callable[[Config], dict[str, Any]] = shapes.namespace_config,
 ) -> list[dict[str, Any]]:
     """`/history/configs`: every config of one namespace the caller may read, in Nacos's short shape."""
     params.required(required_name)
     tenant = params.namespace()
     validation.check_namespace(tenant)
     found = service.search(Search(tenant=normalise(tenant)))
-    return [shapes.namespace_config(c) for c in found if readable(c.key)]
+    return [shape(c) for c in found if readable(c.key)]
 
 
 async def client_gone(call: Call) -> None:

@@ -22,7 +22,7 @@ import struct
 import time
 import zipfile
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +38,7 @@ from pynacos.server.config import validation
 from pynacos.server.config.models import Config, ConfigKey, Publish
 from pynacos.server.config.service import ConfigService, Search
 from pynacos.server.errors import AuthFailed, BadRequest, NacosError
-from pynacos.server.http import Call, Params
+from pynacos.server.http import NAMESPACE_ALIASES, Call, Params
 from pynacos.server.namespaces.service import normalise
 
 META_V1, META_V2 = ".meta.yml", ".metadata.yml"
@@ -83,6 +83,21 @@ class ImportPlan:
 Permits = Callable[[Call, list[str], str], bool]
 
 
+@dataclass(frozen=True)
+class CloneNames:
+    """How a clone request names things: the body fields of each pick, and the target namespace parameter."""
+
+    id: str
+    data_id: str
+    group: str
+    target: str
+
+
+CLONE_V1 = CloneNames("cfgId", "dataId", "group", "tenant")
+#: Nacos 3.x `ConfigCloneInfo` and `?namespaceId=`
+CLONE_V3 = CloneNames("configId", "targetDataId", "targetGroupName", "namespaceId")
+
+
 class ConfigTransfer:
     def __init__(
         self, service: ConfigService, namespace_exists: Any, permits: Permits = lambda call, r, a: True
@@ -91,7 +106,7 @@ class ConfigTransfer:
         self.namespace_exists = namespace_exists
         self.permits = permits
 
-    def export_response(self, call: Call, v2: bool) -> Response:
+    def export_response(self, call: Call, v2: bool, group_name: str = "group") -> Response:
         """A zip of the configs picked by `ids` or by the search; every one must be readable by the caller
         (ids are small sequential numbers: without this, `ids=1,...,60` exported other groups' configs)."""
         params = call.params
@@ -105,7 +120,7 @@ class ConfigTransfer:
                 Search(
                     tenant=tenant,
                     data_id=params.text("dataId"),
-                    group=params.text("group"),
+                    group=params.text(group_name),
                     app_name=params.text("appName"),
                     blur=True,
                 )
@@ -122,9 +137,10 @@ class ConfigTransfer:
             raise AuthFailed("authorization failed!")
 
     async def import_response(self, call: Call) -> Response:
-        return await _answered(self._import(call), "import success")
+        return await _answered(self.import_configs(call), "import success")
 
-    async def _import(self, call: Call) -> dict[str, Any]:
+    async def import_configs(self, call: Call) -> dict[str, Any]:
+        """The import's result map, or ImportRejected."""
         p = call.params
         policy = _policy_of(p)
         tenant = normalise(p.namespace())  # the namespace the caller was authorised on
@@ -147,15 +163,16 @@ class ConfigTransfer:
         The route's policy checked write on the target namespace; each source config must also be readable
         by the caller, or it is treated as not found (Nacos copies any id, whatever namespace it is in).
         """
-        return await _answered(self._clone(call), "Clone Completed Successfully")
+        return await _answered(self.clone_configs(call), "Clone Completed Successfully")
 
-    async def _clone(self, call: Call) -> dict[str, Any]:
+    async def clone_configs(self, call: Call, names: CloneNames = CLONE_V1) -> dict[str, Any]:
+        """The clone's result map, or ImportRejected."""
         p = call.params
-        picks = await _clone_picks(call)
+        picks = await _clone_picks(call, names)
         if not picks:
             raise ImportRejected(100006, "没有选择任何配置", {"succCount": 0})
         policy = _policy_of(p)
-        p.required("tenant")
+        p.required(names.target)
         tenant = normalise(p.namespace())  # the namespace the caller was authorised on, whatever alias named it
         validation.check_namespace(tenant)
         if tenant and not self.namespace_exists(tenant):
@@ -231,25 +248,28 @@ def resource_of(key: ConfigKey) -> str:
     return namespaced(key.tenant, key.group, "config", key.data_id)
 
 
-async def _clone_picks(call: Call) -> dict[int, dict[str, str]]:
-    """The JSON body `[{"cfgId":1,"dataId":"new","group":"g"}, ...]` as {id: new names}; nulls are dropped."""
+async def _clone_picks(call: Call, names: CloneNames) -> dict[int, dict[str, str]]:
+    """The JSON body `[{"cfgId":1,"dataId":"new","group":"g"}, ...]` (v3: configId, targetDataId,
+    targetGroupName) as {id: {"dataId": .., "group": ..}}; nulls are dropped."""
+    shape = f"the clone body must be a JSON list of {{{names.id}, {names.data_id}, {names.group}}}"
     try:
         body = orjson.loads(await call.http_request.body() or b"[]")
     except orjson.JSONDecodeError:
-        raise BadRequest("the clone body must be a JSON list of {cfgId, dataId, group}") from None
+        raise BadRequest(shape) from None
     if not isinstance(body, list):
-        raise BadRequest("the clone body must be a JSON list of {cfgId, dataId, group}")
+        raise BadRequest(shape)
+    renames = {names.data_id: "dataId", names.group: "group"}
     picks: dict[int, dict[str, str]] = {}
     for entry in body:
         if entry is None:
             continue
-        cfg_id = entry.get("cfgId") if isinstance(entry, dict) else None
+        cfg_id = entry.get(names.id) if isinstance(entry, dict) else None
         if isinstance(cfg_id, str) and cfg_id.isascii() and cfg_id.isdigit():
             cfg_id = int(cfg_id)  # the console sends ids as the strings the server lists them as
         if isinstance(cfg_id, bool) or not isinstance(cfg_id, int):
-            raise BadRequest("every clone entry needs a numeric cfgId")
-        names = {k: v for k, v in entry.items() if k in ("dataId", "group") and isinstance(v, str) and v.strip()}
-        picks.setdefault(cfg_id, names)
+            raise BadRequest(f"every clone entry needs a numeric {names.id}")
+        fields = {renames[k]: v for k, v in entry.items() if k in renames and isinstance(v, str) and v.strip()}
+        picks.setdefault(cfg_id, fields)
     return picks
 
 
@@ -263,6 +283,7 @@ async def _uploaded_file(call: Call) -> bytes | None:
         return None
     try:
         async with call.http_request.form() as form:  # closes the spooled upload files; the router bounds the body
+            _refuse_unread_fields(form.keys(), call.params)
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 return None
@@ -270,6 +291,18 @@ async def _uploaded_file(call: Call) -> bytes | None:
     except MultiPartException as exc:  # a client error, not a server fault
         raise BadRequest(f"malformed multipart body: {exc.message}") from None
     return data or None
+
+
+#: parameters an import reads; in a multipart body they would be seen by neither the auth check nor the handler
+_QUERY_ONLY = frozenset({*NAMESPACE_ALIASES, "policy", "src_user"})
+
+
+def _refuse_unread_fields(names: Iterable[str], params: Params) -> None:
+    """Import parameters come from the query string (the auth check has already read it): one sent as a
+    multipart field instead would be silently ignored, so the import would land in the public namespace."""
+    for name in names:
+        if name in _QUERY_ONLY and name not in params:
+            raise BadRequest(f"send '{name}' in the query string: multipart fields other than 'file' are not read")
 
 
 def _publish_of(item: ImportItem, src_user: str | None, ip: str) -> Publish:
