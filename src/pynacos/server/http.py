@@ -45,7 +45,6 @@ _TRUE_WORDS = {"true", "on", "yes", "1", "t", "y"}
 _FALSE_WORDS = {"false", "off", "no", "0", "f", "n"}
 
 
-
 class Params(Mapping[str, str]):
     """Request parameters, one value per name (query first, then form body)."""
 
