@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -28,6 +27,7 @@ from pynacos.server.auth.policy import Admin, Authenticated, Policy, Public, Sec
 from pynacos.server.auth.principal import Principal
 from pynacos.server.errors import AuthFailed
 from pynacos.server.http import Call
+from pynacos.server.log_limits import RateLimitedLog
 
 log = logging.getLogger("pynacos.auth")
 SERVER_USER = "nacos-server"
@@ -76,24 +76,21 @@ class Guarded(Protocol):
 
 
 class FailureLog:
-    """Rate-limited auth failure lines: the first of each kind at once, then a count per minute."""
+    """Rate-limited auth failure lines: the first of each (reason, client, user) at once, then a count per minute."""
 
     def __init__(self, interval: float = LOG_INTERVAL) -> None:
-        self.interval = interval
-        self._seen: dict[tuple[str, str, str], tuple[float, int]] = {}
+        self._lines = RateLimitedLog(log, interval)
 
     def record(self, reason: str, client_ip: str, username: str, path: str) -> None:
-        key = (reason, client_ip, username)
-        now = time.monotonic()
-        last, suppressed = self._seen.get(key, (0.0, 0))
-        if now - last < self.interval:
-            self._seen[key] = (last, suppressed + 1)
-            return
-        if len(self._seen) > 10_000:
-            self._seen.clear()
-        self._seen[key] = (now, 0)
-        more = f" ({suppressed} more since the last report)" if suppressed else ""
-        log.warning("auth refused: %s; client %s, user %r, path %s%s", reason, client_ip, username, path, more)
+        self._lines.log(
+            logging.WARNING,
+            (reason, client_ip, username),
+            "auth refused: %s; client %s, user %r, path %s",
+            reason,
+            client_ip,
+            username,
+            path,
+        )
 
 
 class Guard:
