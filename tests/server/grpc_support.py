@@ -19,7 +19,8 @@ class GrpcTestClient:
     """
 
     def __init__(self, port: int, module: str = "config", token: str | None = None) -> None:
-        self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        # its own subchannel pool, so its own TCP connection (the server tells connections apart by transport)
+        self.channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.use_local_subchannel_pool", 1)])
         self.module = module
         self.token = token
         self.ack = True

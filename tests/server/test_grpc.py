@@ -4,6 +4,7 @@ and auth through the same guard and policies as HTTP (protocol.md E, issue 15)."
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -263,3 +264,73 @@ async def test_listens_per_connection_are_bounded(connected: GrpcTestClient, mon
     assert again.body["success"] is True  # listening again to the same keys adds nothing
     third = await connected.request("ConfigBatchListenRequest", {"listen": True, "configListenContexts": contexts})
     assert (third.type, third.body["errorCode"]) == ("ConfigChangeBatchListenResponse", 400)
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made with the openssl command."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+async def test_tls_when_enabled_and_plaintext_refused(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    settings = Settings(
+        home=str(tmp_path / "home"), grpc_tls=True, grpc_tls_cert_chain=str(cert), grpc_tls_private_key=str(key)
+    )
+    app = await started(settings)
+    try:
+        port = await app.start_grpc(port=0)
+        credentials = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
+        async with grpc.aio.secure_channel(f"127.0.0.1:{port}", credentials) as channel:
+            call = channel.unary_unary(
+                "/Request/request",
+                request_serializer=payload.serialize,
+                response_deserializer=payload.Payload.FromString,
+            )
+            answer = payload.parse(await call(payload.encode("ServerCheckRequest", {}), timeout=10))
+            assert answer.type == "ServerCheckResponse" and answer.body["success"] is True
+        plaintext = GrpcTestClient(port)
+        try:
+            with pytest.raises(grpc.RpcError):
+                await plaintext.request("ServerCheckRequest", {})
+        finally:
+            await plaintext.close()
+    finally:
+        await app.stop()
+
+
+async def test_connections_per_client_address_are_bounded(served: tuple[NacosApp, int]) -> None:
+    app, port = served
+    app.connections.max_per_ip = 1
+    first, second = GrpcTestClient(port), GrpcTestClient(port)
+    try:
+        await first.connect()
+        with pytest.raises(AssertionError):  # no SetupAck: the second stream is refused
+            await second.connect()
+        assert second.stream_error is not None and second.stream_error.code() == grpc.StatusCode.UNAVAILABLE
+        assert len(app.connections.registered) == 1
+    finally:
+        await first.close()
+        await second.close()
