@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pynacos.server.auth import passwords
 from pynacos.server.auth.resources import resource_matches
 from pynacos.server.auth.tokens import TokenService
+from pynacos.server.characters import is_visible
 from pynacos.server.errors import BadRequest
 from pynacos.server.storage.users import AuthStore, Duplicate
 
@@ -35,7 +36,6 @@ _USERNAME = re.compile(r"[^\s\x00-\x1f\x7f]{1,50}")
 MAX_ROLE = 50
 MAX_RESOURCE = 128
 #: control, format (zero-width), surrogate, private-use, unassigned and separator characters
-_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
 DEFAULT_ADMIN_TEXT = (
     "User `nacos` is default admin user. Please use `/nacos/v1/auth/users/admin` API to init `nacos` users. "
     "Detail see `https://nacos.io/docs/latest/manual/admin/auth/#31-%E8%AE%BE%E7%BD%AE%E7%AE%A1%E7%90%86%E5%91%98%E5%AF%86%E7%A0%81`"
@@ -234,7 +234,7 @@ def check_distinct_name(username: str, existing: Iterable[str]) -> None:
     compatibility forms. Only new names are checked: stored ones keep working."""
     if unicodedata.normalize("NFKC", username) != username:
         raise BadRequest("username must be in Unicode NFKC form (no fullwidth or other compatibility characters)")
-    if any(unicodedata.category(c) in _INVISIBLE for c in username):
+    if not is_visible(username):
         raise BadRequest("username must not contain invisible, format, separator or unassigned characters")
     wanted = look(username)
     clash = next((name for name in existing if look(name) == wanted), None)
