@@ -3,7 +3,7 @@
 uvicorn stops reading a socket once 64 KiB of body wait unread, so a body costs memory only while
 a handler reads it. Every read goes through `LimitedReceive`, which holds it to:
 
-1. A size limit per route (`Route.max_body`; 64 KiB for routes open to anyone, such as login):
+1. A size limit per route (the server's, 11 MiB by default; 64 KiB for routes open to anyone, such as login):
    one byte more is a 413, for urlencoded forms, multipart uploads and JSON alike.
 2. A minimum rate: the body may take `GRACE` seconds, after that it must have averaged
    `MIN_RATE` bytes a second (a body trickled one byte every 5 s is cut with a 408).

@@ -74,8 +74,6 @@ class Route:
     style: Style = "v1"
     #: answers while data is still loading (health, state)
     before_ready: bool = False
-    #: largest body this route reads; None: 64 KiB for public routes, the server's limit otherwise
-    max_body: int | None = None
 
     def __post_init__(self) -> None:
         """A route without a known policy must stop start-up, not be served (security.md §2.1)."""
@@ -90,9 +88,8 @@ def route(
     policy: Policy,
     style: Style = "v1",
     before_ready: bool = False,
-    max_body: int | None = None,
 ) -> Route:
-    return Route(path, frozenset(methods.split(",")), handler, policy, style, before_ready, max_body)
+    return Route(path, frozenset(methods.split(",")), handler, policy, style, before_ready)
 
 
 class Guard(Protocol):
@@ -198,8 +195,7 @@ class Router:
         return await self._dispatch(entry, Call(request, method, path, Params(()), client_ip), body), entry.path
 
     def _body_limit(self, entry: Route) -> int:
-        if entry.max_body is not None:
-            return entry.max_body
+        """Routes open to anyone (login, first admin) need little; nobody may make them buffer more."""
         return PUBLIC_MAX_BODY if isinstance(entry.policy, Public) else self.limits.max_body
 
     def _route_path(self, raw: bytes) -> str | None:
