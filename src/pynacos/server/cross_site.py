@@ -24,6 +24,7 @@ STATE_CHANGING = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 ALLOWED_ORIGINS_KEY = "pynacos.http.allowed.origins"
 ALLOWED_HOSTS_KEY = "pynacos.http.allowed.hosts"
+MAX_REMEMBERED = 1024
 
 
 class CrossSiteRefused(Forbidden):
@@ -37,6 +38,7 @@ class CrossSitePolicy:
         self.allowed_origins = {_origin_key(o) for o in allowed_origins}
         self.allowed_hosts = {h.lower().rstrip(".") for h in allowed_hosts} | {"localhost"}
         self.auth_enabled = auth_enabled
+        self._hosts: dict[str, bool] = {}
 
     def check(self, method: str, headers: Headers, scheme: str) -> None:
         host = headers.get("host", "")
@@ -63,6 +65,15 @@ class CrossSitePolicy:
         )
 
     def _known_host(self, host: str) -> bool:
+        """Every request asks this, with one of a handful of values: remembered (bounded)."""
+        known = self._hosts.get(host)
+        if known is None:
+            if len(self._hosts) >= MAX_REMEMBERED:
+                self._hosts.clear()
+            known = self._hosts[host] = self._judge_host(host)
+        return known
+
+    def _judge_host(self, host: str) -> bool:
         name = _host_name(host)
         if name is None:
             return False

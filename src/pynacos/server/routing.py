@@ -223,7 +223,7 @@ class Router:
 
     async def _dispatch(self, entry: Route, call: Call, body: LimitedReceive) -> Response:
         try:
-            self.cross_site.check(call.method, call.headers, call.http_request.url.scheme)
+            self.cross_site.check(call.method, call.headers, call.http_request.scope["scheme"])
             body.check_declared(call.headers)
             if not entry.before_ready and not self.is_ready():
                 raise Unavailable("server is starting, data not loaded yet")
