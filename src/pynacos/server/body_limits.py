@@ -19,9 +19,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from starlette.datastructures import Headers
 from starlette.types import Message, Receive
 
 from pynacos.server.errors import PayloadTooLarge, RequestTimeout, Unavailable
@@ -63,8 +62,16 @@ class LimitedReceive:
         budget: BodyBudget,
         client: str,
         limit: int,
+        raw_headers: Iterable[tuple[bytes, bytes]] = (),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.declared: int | None = None
+        self.chunked = False
+        for name, value in raw_headers:  # one pass over the raw list: most requests have no body at all
+            if name == b"content-length" and value.isdigit():
+                self.declared = int(value)
+            elif name == b"transfer-encoding":
+                self.chunked = True
         self._receive = receive
         self.budget = budget
         self.client = client
@@ -97,17 +104,14 @@ class LimitedReceive:
             raise Unavailable("too many request bytes in flight, try again later", {"Retry-After": "1"})
         self.received += size
 
-    def check_declared(self, headers: Headers) -> None:
+    def check_declared(self) -> None:
         """A `Content-Length` over the limit is refused before a byte of the body is read."""
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.limit:
+        if self.declared is not None and self.declared > self.limit:
             raise PayloadTooLarge(f"request body over {self.limit} bytes")
 
-    def unread(self, headers: Headers) -> bool:
+    def unread(self) -> bool:
         """A body was announced and not read to its end (a refusal before or while reading it)."""
-        if self.complete:
-            return False
-        return headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+        return not self.complete and (self.chunked or bool(self.declared))
 
     def release(self) -> None:
         """The request is answered: its body bytes no longer count."""

@@ -158,12 +158,12 @@ class Router:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         client_ip = self._client_ip(scope)
-        body = LimitedReceive(receive, self.budget, client_ip, self.limits.max_body)
+        body = LimitedReceive(receive, self.budget, client_ip, self.limits.max_body, scope["headers"])
         try:
             request = Request(scope, body)
             response, label = await self._respond(request, body, client_ip)
             response.raw_headers.extend(COMMON_HEADERS)
-            if body.unread(request.headers):  # the rest must not be parsed as the next request
+            if body.unread():  # the rest must not be parsed as the next request
                 response.raw_headers.append((b"connection", b"close"))
             if scope["method"] == "HEAD":
                 response.body = b""
@@ -224,7 +224,7 @@ class Router:
     async def _dispatch(self, entry: Route, call: Call, body: LimitedReceive) -> Response:
         try:
             self.cross_site.check(call.method, call.headers, call.http_request.scope["scheme"])
-            body.check_declared(call.headers)
+            body.check_declared()
             if not entry.before_ready and not self.is_ready():
                 raise Unavailable("server is starting, data not loaded yet")
             call.params = Params(http.parse_pairs(call.http_request.scope["query_string"]))
