@@ -163,7 +163,6 @@ class GrpcServer:
         handler = self.handlers.get(kind)
         if handler is None:
             return "ErrorResponse", failed(302, "RequestHandler Not Found")
-        self.connections.id_for(peer)
         connection = self.connections.find(peer)
         if connection is None:
             return "ErrorResponse", failed(301, "Connection is unregistered.")
