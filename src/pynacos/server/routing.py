@@ -32,7 +32,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from pynacos.server import http
-from pynacos.server.auth.policy import Admin, Authenticated, Policy, Public, Secured
+from pynacos.server.auth.policy import Admin, Authenticated, Internal, Policy, Public, Secured
 from pynacos.server.body_limits import PUBLIC_MAX_BODY, BodyBudget, LimitedReceive
 from pynacos.server.cross_site import CrossSitePolicy
 from pynacos.server.errors import AuthFailed, BadRequest, NacosError, ParamCheckFailed, Unavailable
@@ -77,7 +77,7 @@ class Route:
 
     def __post_init__(self) -> None:
         """A route without a known policy must stop start-up, not be served (security.md §2.1)."""
-        if not isinstance(self.policy, Public | Authenticated | Secured | Admin):
+        if not isinstance(self.policy, Public | Authenticated | Secured | Admin | Internal):
             raise TypeError(f"route {self.path} has no auth policy (got {self.policy!r})")
 
 

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
+from starlette.datastructures import Headers
 
 from pynacos.server.app import NacosApp
-from pynacos.server.auth.policy import Admin, Authenticated, Public, Secured
+from pynacos.server.auth.policy import INTERNAL, Admin, Authenticated, Internal, Public, Secured
 from pynacos.server.auth.rbac import resource_matches
+from pynacos.server.errors import AuthFailed
+from pynacos.server.http import Call, Params
 from tests.conftest import asgi_client, started
 from tests.server.auth.conftest import ADMIN_PASSWORD, USER_PASSWORD, login
 
@@ -35,7 +40,7 @@ OPEN_ROUTES = {
 def test_every_route_has_an_explicit_policy_and_only_known_routes_are_public(app: NacosApp) -> None:
     assert app.router is not None
     for entry in app.router.routes():
-        assert isinstance(entry.policy, Public | Authenticated | Secured | Admin), entry.path
+        assert isinstance(entry.policy, Public | Authenticated | Secured | Admin | Internal), entry.path
         if isinstance(entry.policy, Public):
             assert (
                 entry.path in OPEN_ROUTES
@@ -190,6 +195,85 @@ async def test_server_identity_header_passes_when_configured(tmp_path: object) -
             assert ok.status_code == 200
             bad = await client.get("/v1/auth/users", params={"pageNo": 1, "pageSize": 5}, headers={"X-Node": "v"})
             assert bad.status_code == 403
+    finally:
+        await app.stop()
+
+
+@dataclass(frozen=True)
+class InternalRoute:
+    path: str = "/v1/core/cluster/report"
+    policy: Internal = INTERNAL
+
+
+def internal_call(headers: dict[str, str], **params: str) -> Call:
+    return Call(None, "POST", InternalRoute.path, Params(params.items()), "10.0.0.9", header_map=Headers(headers))
+
+
+@pytest.mark.parametrize("auth_on", [True, False])
+async def test_internal_routes_need_the_identity_header_whatever_the_switches(tmp_path: Path, auth_on: bool) -> None:
+    """Node-to-node routes: the identity value opens them; no identity, a wrong one, a token, or the
+    `Nacos-Server` User-Agent (even whitelisted) do not, with auth on or off."""
+    from pynacos.server.settings import Settings
+    from tests.server.auth.conftest import KEY
+
+    settings = Settings(
+        home=str(tmp_path),
+        auth_enabled=auth_on,
+        token_secret_key=KEY,
+        identity_key="X-Node",
+        identity_value="v" * 40,
+        user_agent_auth_white=True,
+    )
+    app = await started(settings)
+    try:
+        guard = app.auth.guard
+        passing = internal_call({"X-Node": "v" * 40})
+        await guard.identify(InternalRoute(), passing)
+        await guard.check(InternalRoute(), passing)
+        assert passing.principal is not None and passing.principal.is_admin
+        await app.auth.accounts.create_admin(ADMIN_PASSWORD)
+        async with asgi_client(app) as client:
+            admin_token = await login(client, "nacos", ADMIN_PASSWORD)
+        refused = [
+            {},
+            {"X-Node": "v"},
+            {"User-Agent": "Nacos-Server:v2.5.1"},
+            {"Authorization": f"Bearer {admin_token}"},
+        ]
+        for headers in refused:
+            with pytest.raises(AuthFailed) as caught:
+                await guard.check(InternalRoute(), internal_call(headers))
+            assert "nacos.core.auth.server.identity.value" in caught.value.detail
+            assert "v" * 40 not in caught.value.detail
+    finally:
+        await app.stop()
+
+
+async def test_internal_routes_refuse_everything_without_a_configured_identity(app: NacosApp) -> None:
+    with pytest.raises(AuthFailed):
+        await app.auth.guard.check(InternalRoute(), internal_call({"X-Node": ""}))
+
+
+async def test_server_identity_never_opens_the_console_scope(tmp_path: Path) -> None:
+    """3.x never lets the node identity through on its console: a leaked node secret is not a console login."""
+    from pynacos.server.settings import Settings
+    from tests.server.auth.conftest import KEY
+
+    settings = Settings(
+        home=str(tmp_path), auth_enabled=True, token_secret_key=KEY, identity_key="X-Node", identity_value="v" * 40
+    )
+    app = await started(settings)
+    try:
+        guard = app.auth.guard
+
+        @dataclass(frozen=True)
+        class ConsoleRoute:
+            path: str = "/v3/console/core/namespace"
+            policy: Secured = Secured("r", resource="console/namespaces")
+
+        call = Call(None, "GET", ConsoleRoute.path, Params([]), "127.0.0.1", header_map=Headers({"X-Node": "v" * 40}))
+        with pytest.raises(AuthFailed):
+            await guard.check(ConsoleRoute(), call)
     finally:
         await app.stop()
 

@@ -5,8 +5,12 @@ Order (Nacos's AuthFilter, auth.md §2.3, with its bypasses closed):
    switch each (protocol-v3 G.8.1): `/v3/admin/**` (`nacos.core.auth.admin.enabled`, on by default),
    `/v3/console/**` (`nacos.core.auth.console.enabled`, on by default) and everything else
    (`nacos.core.auth.enabled`, off by default); the account routes are checked while any one is on.
-2. Server identity header equal to the configured value (constant-time) -> pass, no further checks.
-3. `User-Agent: Nacos-Server...` -> pass only if `userAgentAuthWhite` was switched on explicitly.
+2. Server identity header equal to the configured value (constant-time) -> pass, no further checks;
+   never on `/v3/console/**` (as 3.x: the console is for people, a leaked node secret must not open it).
+3. `User-Agent: Nacos-Server...` -> pass only if `userAgentAuthWhite` was switched on explicitly (not on the
+   console either).
+`Internal` routes (node to node) are the exception to 1-5: they need the identity header, always, and
+nothing else opens them.
 4. The plugin establishes who is calling (token, or username+password) -> 403 on failure.
 5. The route's policy decides: any identity, ROLE_ADMIN, or a permission on the resources the
    request names (read from the same parameters the handler uses).
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from pynacos.server.auth.plugins import AuthPlugin
-from pynacos.server.auth.policy import Admin, Authenticated, Policy, Public, Secured
+from pynacos.server.auth.policy import Admin, Authenticated, Internal, Policy, Public, Secured
 from pynacos.server.auth.principal import Principal
 from pynacos.server.errors import AuthFailed
 from pynacos.server.http import Call
@@ -36,6 +40,12 @@ ADMIN_SCOPE = "/v3/admin/"
 CONSOLE_SCOPE = "/v3/console/"
 #: users, roles and permissions: who may use the admin and console scopes is decided here
 ACCOUNT_ROUTES = ("/v1/auth/", "/v3/auth/")
+#: why a node-to-node call was refused, and what to fix (the value presented is never logged)
+INTERNAL_REFUSED = (
+    "server identity refused: this node-to-node call did not carry the header named by "
+    "nacos.core.auth.server.identity.key with the value of nacos.core.auth.server.identity.value; "
+    "set both to the same values on every node"
+)
 
 
 @dataclass
@@ -104,6 +114,9 @@ class Guard:
         """Check credentials given in the query or headers before the body is read, so a caller without
         valid ones cannot make the server buffer a body first. Without any there, the body may hold them
         (Java 1.x clients send `accessToken` in the form) and `check` decides once it has been read."""
+        if isinstance(route.policy, Internal):
+            self._check_internal(route, call)
+            return
         if not self.switches.on_for(route.path) or isinstance(route.policy, Public) or self._server_identity(call):
             return
         if not _credentials_outside_body(call):
@@ -115,9 +128,12 @@ class Guard:
             raise
 
     async def check(self, route: Guarded, call: Call) -> None:
+        if isinstance(route.policy, Internal):
+            self._check_internal(route, call)
+            return
         if not self.switches.on_for(route.path) or isinstance(route.policy, Public):
             return
-        if self._server_identity(call):
+        if not route.path.startswith(CONSOLE_SCOPE) and self._server_identity(call):
             call.principal = Principal(SERVER_USER, "server-identity", is_admin=True)
             return
         try:
@@ -132,10 +148,22 @@ class Guard:
         s = self.switches
         if s.user_agent_white and call.headers.get("user-agent", "").startswith("Nacos-Server"):
             return True
+        return self._identity_matches(call)
+
+    def _identity_matches(self, call: Call) -> bool:
+        s = self.switches
         if not s.identity_key or not s.identity_value:
             return False
         presented = call.headers.get(s.identity_key)
         return presented is not None and hmac.compare_digest(presented.encode(), s.identity_value.encode())
+
+    def _check_internal(self, route: Guarded, call: Call) -> None:
+        """Node-to-node routes: the identity header or nothing (no token, no User-Agent, no auth switch)."""
+        if self._identity_matches(call):
+            call.principal = Principal(SERVER_USER, "server-identity", is_admin=True)
+            return
+        self.failures.record(INTERNAL_REFUSED, call.client_ip, "", route.path)
+        raise AuthFailed(INTERNAL_REFUSED)
 
     def _authorize(self, route: Guarded, call: Call, principal: Principal) -> None:
         policy = route.policy

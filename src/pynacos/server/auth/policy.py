@@ -47,7 +47,16 @@ class Admin:
     """ROLE_ADMIN only (ops and cluster routes)."""
 
 
-Policy = Public | Authenticated | Secured | Admin
+@dataclass(frozen=True)
+class Internal:
+    """Node-to-node only: the server identity header must match, whatever the auth switches say.
+
+    Nacos checks nothing on its cluster port (protocol.md F.2.2), so anyone who reaches it can inject naming
+    data; here an inter-node route without the identity is refused even with auth off, and a user's token
+    never opens it (security.md §5)."""
+
+
+Policy = Public | Authenticated | Secured | Admin | Internal
 
 
 def namespaced(namespace: str, group: str, kind: str, name: str) -> Resource:
@@ -70,6 +79,7 @@ def config_resources_v3(params: Params) -> list[str]:
 PUBLIC = Public()
 AUTHENTICATED = Authenticated()
 ADMIN = Admin()
+INTERNAL = Internal()
 CONFIG_READ = Secured("r", config_resources)
 CONFIG_WRITE = Secured("w", config_resources)
 CONFIG_READ_V3 = Secured("r", config_resources_v3)
