@@ -48,6 +48,11 @@ def parse_int(raw: str) -> int:
         raise ValueError("a whole number") from None
 
 
+def parse_optional_int(raw: str) -> int | None:
+    """A blank value means unset (Nacos's Docker scripts write `key=` when a variable is empty)."""
+    return parse_int(raw) if raw.strip() else None
+
+
 def parse_str(raw: str) -> str:
     return raw.strip()
 
@@ -209,6 +214,30 @@ class Settings:
         "Context path in front of every route.",
         env="NACOS_CONTEXT_PATH",
         parse=parse_context_path,
+    )
+    console_port: int | None = option(
+        None,
+        "nacos.console.port",
+        "Serve the web console, /v3/console/** and /v3/auth/** on this second port as well (as Nacos 3.x does, at "
+        "the root unless nacos.console.contextPath is set). Unset: no second port, the console is at "
+        "/nacos/ (server.servlet.contextPath) on the main port only. No default: 3.x's 8080 would open a port 2.x "
+        "users do not expect, often one another service of theirs uses.",
+        env="NACOS_CONSOLE_PORT",
+        parse=parse_optional_int,
+    )
+    console_context_path: str = option(
+        "",
+        "nacos.console.contextPath",
+        "Context path on the console port (empty: the console is at its root).",
+        env="NACOS_CONSOLE_CONTEXTPATH",
+        parse=parse_context_path,
+    )
+    console_ui_enabled: bool = option(
+        True,
+        "nacos.console.ui.enabled",
+        "Serve the web console's pages; false answers them with a short text (the HTTP and gRPC APIs are unaffected).",
+        env="NACOS_CONSOLE_UI_ENABLED",
+        parse=parse_bool,
     )
     standalone: bool = option(
         True,
@@ -614,6 +643,8 @@ def reference_markdown() -> str:
 
 
 def _show_default(default: Any) -> str:
+    if default is None:
+        return "(unset)"
     if isinstance(default, tuple):
         return ",".join(default)
     if isinstance(default, bool):
@@ -630,10 +661,25 @@ def check_startup(settings: Settings) -> None:
         )
     if not 0 < settings.port < 65536:
         raise SettingsError(f"Setting server.port has the value {settings.port}; expected a port from 1 to 65535.")
+    _check_console_port(settings)
     if settings.max_content <= 0:
         raise SettingsError(f"Setting maxContent has the value {settings.max_content}; expected a positive size.")
     if settings.naming_push_ack_timeout_ms <= 0:
         raise SettingsError(
             f"Setting pynacos.naming.push.ack.timeout has the value {settings.naming_push_ack_timeout_ms}; "
             "expected a positive number of milliseconds."
+        )
+
+
+def _check_console_port(settings: Settings) -> None:
+    """The console port must be a port of its own: on the HTTP or gRPC port one listener would fail to bind."""
+    port = settings.console_port
+    if port is None:
+        return
+    if not 0 < port < 65536:
+        raise SettingsError(f"Setting nacos.console.port has the value {port}; expected a port from 1 to 65535.")
+    if port in (settings.port, settings.port + settings.grpc_port_offset):
+        raise SettingsError(
+            f"Setting nacos.console.port has the value {port}, which server.port or the gRPC port (server.port + "
+            "nacos.server.grpc.port.offset) already uses; choose another port or leave it unset."
         )
