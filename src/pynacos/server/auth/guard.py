@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from pynacos.server.auth.failures import RecentFailures
 from pynacos.server.auth.plugins import AuthPlugin
 from pynacos.server.auth.policy import Admin, Authenticated, Internal, Policy, Public, Secured
 from pynacos.server.auth.principal import Principal
@@ -86,12 +87,15 @@ class Guarded(Protocol):
 
 
 class FailureLog:
-    """Rate-limited auth failure lines: the first of each (reason, client, user) at once, then a count per minute."""
+    """Rate-limited auth failure lines: the first of each (reason, client, user) at once, then a count per minute;
+    `recent` counts every failure by the same groups for the console's auth health page."""
 
     def __init__(self, interval: float = LOG_INTERVAL) -> None:
         self._lines = RateLimitedLog(log, interval)
+        self.recent = RecentFailures()
 
     def record(self, reason: str, client_ip: str, username: str, path: str) -> None:
+        self.recent.add(reason, client_ip, username)
         self._lines.log(
             logging.WARNING,
             (reason, client_ip, username),
