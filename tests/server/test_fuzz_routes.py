@@ -382,6 +382,15 @@ class Request:
         )
 
 
+#: a value for each path variable (`{key}` of `/v2/ns/instance/statuses/{key}`): the route is reached
+PATH_SAMPLES = {"key": "DEFAULT_GROUP@@svc"}
+
+
+def concrete(path: str) -> str:
+    """The path a request for a route is sent to: its `{name}` variable replaced by a sample value."""
+    return re.sub(r"\{(\w+)\}", lambda found: PATH_SAMPLES[found[1]], path)
+
+
 def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + f"...(+{len(text) - limit} chars)"
 
@@ -526,8 +535,8 @@ class Server:
             "http_version": "1.1",
             "method": request.method,
             "scheme": "http",
-            "path": "/nacos" + request.path,
-            "raw_path": ("/nacos" + request.path).encode(),
+            "path": "/nacos" + concrete(request.path),
+            "raw_path": ("/nacos" + concrete(request.path)).encode(),
             "query_string": query,
             "root_path": "",
             "headers": headers,
@@ -982,7 +991,7 @@ def _json_error_problems(request: Request, answer: Answer) -> list[str]:
             data.get("status") == answer.status
             and data.get("error") == _REASONS.get(answer.status, "Error")
             and isinstance(data.get("message"), str)
-            and data.get("path") == "/nacos" + request.path
+            and data.get("path") == "/nacos" + concrete(request.path)
             and isinstance(data.get("timestamp"), str)
         )
         return [] if ok else [f"malformed Spring error body: {data}"]

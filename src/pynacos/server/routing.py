@@ -4,9 +4,14 @@ Nacos had two routers (its auth filter's method cache and Spring's dispatcher) t
 trailing slashes, HEAD and encoded paths, and every disagreement was an auth bypass. Here the route
 object the dispatcher resolves *is* what the auth check reads, so they cannot disagree:
 
-1. The raw path may only contain `A-Za-z0-9-._~/`; `//`, `.` and `..` segments are refused (400).
+1. The raw path may only contain `A-Za-z0-9-._~/@`; `//`, `.` and `..` segments are refused (400).
+   Nothing in a path is ever percent-decoded.
 2. The context path is stripped once, as a prefix followed by `/`; anything else is 404.
-3. One trailing `/` is dropped; then (method, path) is looked up exactly, case-sensitively.
+3. One trailing `/` is dropped; then (method, path) is looked up exactly, case-sensitively. A route may
+   end in one variable segment (`/v2/ns/instance/statuses/{key}`): only when no exact route matches,
+   the path minus its last segment is looked up among those, and the segment must match the route's
+   pattern (default `[A-Za-z0-9._-]{1,128}`, security.md §3) or the request is a 400. The value
+   reaches the policy and the handler as a parameter, so both read the same thing.
 4. Unknown path -> 404 and unknown method -> 405, before any body is read or handler runs.
 5. HEAD gets the GET route's auth decision and an empty answer; OPTIONS answers `Allow`.
 6. Cross-site browser requests and, with auth off, foreign `Host` names are refused (cross_site.py).
@@ -49,7 +54,9 @@ access_log = logging.getLogger("pynacos.access")
 Handler = Callable[[Call], Awaitable[Response]]
 Style = Literal["v1", "v2"]
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
-_PATH_OK = re.compile(rb"^[A-Za-z0-9\-._~/]*$")
+_PATH_OK = re.compile(rb"^[A-Za-z0-9\-._~/@]*$")  # `@`: RFC 3986 allows it raw; no route has one
+_VARIABLE = re.compile(r"^(?P<prefix>/.*)/\{(?P<name>[A-Za-z]+)\}$")
+PATH_VARIABLE = r"[A-Za-z0-9._-]{1,128}"
 _FORM = "application/x-www-form-urlencoded"
 _BODY_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 _PATH_CACHE_SIZE = 4096
@@ -74,11 +81,15 @@ class Route:
     style: Style = "v1"
     #: answers while data is still loading (health, state)
     before_ready: bool = False
+    #: what the `{name}` last segment of a variable route may be (matched whole)
+    variable: str = PATH_VARIABLE
 
     def __post_init__(self) -> None:
         """A route without a known policy must stop start-up, not be served (security.md §2.1)."""
         if not isinstance(self.policy, Public | Authenticated | Secured | Admin | Internal):
             raise TypeError(f"route {self.path} has no auth policy (got {self.policy!r})")
+        if "{" in self.path and not _VARIABLE.match(self.path):
+            raise ValueError(f"route {self.path}: only the last segment may be a variable")
 
 
 def route(
@@ -88,8 +99,18 @@ def route(
     policy: Policy,
     style: Style = "v1",
     before_ready: bool = False,
+    variable: str = PATH_VARIABLE,
 ) -> Route:
-    return Route(path, frozenset(methods.split(",")), handler, policy, style, before_ready)
+    return Route(path, frozenset(methods.split(",")), handler, policy, style, before_ready, variable)
+
+
+@dataclass(frozen=True)
+class VariableRoutes:
+    """The routes of one `<prefix>/{name}` template, by method, and the pattern of its variable."""
+
+    name: str
+    pattern: re.Pattern[str]
+    by_method: dict[str, Route]
 
 
 class Guard(Protocol):
@@ -130,8 +151,9 @@ class Router:
     ) -> None:
         self.context = context_path.rstrip("/").encode()
         self.table: dict[str, dict[str, Route]] = {}
+        self.variables: dict[str, VariableRoutes] = {}
         for entry in routes:
-            by_method = self.table.setdefault(entry.path, {})
+            by_method = self._methods_of(entry)
             for method in entry.methods:
                 if method in by_method:
                     raise ValueError(f"two routes for {method} {entry.path}")
@@ -148,12 +170,36 @@ class Router:
         self.storage = storage or StorageHealth()
         self._paths: dict[bytes, str | None] = {}
 
+    def _methods_of(self, entry: Route) -> dict[str, Route]:
+        variable = _VARIABLE.match(entry.path)
+        if variable is None:
+            return self.table.setdefault(entry.path, {})
+        prefix, name = variable["prefix"], variable["name"]
+        template = self.variables.setdefault(prefix, VariableRoutes(name, re.compile(entry.variable), {}))
+        if (template.name, template.pattern.pattern) != (name, entry.variable):
+            raise ValueError(f"routes under {prefix}/ disagree on their variable")
+        return template.by_method
+
     def routes(self) -> list[Route]:
         seen: dict[int, Route] = {}
-        for by_method in self.table.values():
+        tables = [*self.table.values(), *(template.by_method for template in self.variables.values())]
+        for by_method in tables:
             for entry in by_method.values():
                 seen[id(entry)] = entry
         return list(seen.values())
+
+    def _lookup(self, path: str) -> tuple[dict[str, Route], list[tuple[str, str]]] | None:
+        """The routes of an exact path or else of a variable template, with the variable as a parameter."""
+        exact = self.table.get(path)
+        if exact is not None:
+            return exact, []
+        prefix, _, value = path.rpartition("/")
+        template = self.variables.get(prefix)
+        if template is None:
+            return None
+        if not template.pattern.fullmatch(value):
+            raise BadRequest(f"illegal path variable '{template.name}': it must match {template.pattern.pattern}")
+        return template.by_method, [(template.name, value)]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
@@ -178,21 +224,24 @@ class Router:
         full_path = request.scope.get("raw_path") or request.scope["path"].encode()
         try:
             path = self._route_path(full_path)
+            found = self._lookup(path) if path is not None else None
         except BadRequest as exc:
             return http.text(exc.v1_body(), 400), "invalid"
         method = request.scope["method"]
-        by_method = self.table.get(path) if path is not None else None
-        if path is None or by_method is None:
+        if path is None or found is None:
             return http.spring_error(404, "No message available", request.scope["path"]), "unknown"
+        by_method, variables = found
+        label = next(iter(by_method.values())).path  # the template, not the value (metric labels stay few)
         if method not in KNOWN_METHODS:
-            return http.text("", 405), path
+            return http.text("", 405), label
         if method == "OPTIONS":
-            return Response(b"", 200, headers={"Allow": _allow(by_method)}), path
+            return Response(b"", 200, headers={"Allow": _allow(by_method)}), label
         entry = by_method.get("GET" if method == "HEAD" else method)
         if entry is None:
-            return Response(b"", 405, headers={"Allow": _allow(by_method)}), path
+            return Response(b"", 405, headers={"Allow": _allow(by_method)}), label
         body.limit = self._body_limit(entry)
-        return await self._dispatch(entry, Call(request, method, path, Params(()), client_ip), body), entry.path
+        call = Call(request, method, path, Params(()), client_ip)
+        return await self._dispatch(entry, call, body, variables), entry.path
 
     def _body_limit(self, entry: Route) -> int:
         """Routes open to anyone (login, first admin) need little; nobody may make them buffer more."""
@@ -221,13 +270,15 @@ class Router:
             path = path[:-1]
         return path.decode("ascii")
 
-    async def _dispatch(self, entry: Route, call: Call, body: LimitedReceive) -> Response:
+    async def _dispatch(
+        self, entry: Route, call: Call, body: LimitedReceive, variables: list[tuple[str, str]]
+    ) -> Response:
         try:
             self.cross_site.check(call.method, call.headers, call.http_request.scope["scheme"])
             body.check_declared()
             if not entry.before_ready and not self.is_ready():
                 raise Unavailable("server is starting, data not loaded yet")
-            call.params = Params(http.parse_pairs(call.http_request.scope["query_string"]))
+            call.params = Params([*variables, *http.parse_pairs(call.http_request.scope["query_string"])])
             if self._has_form(call):
                 await self.guard.identify(entry, call)
                 call.params = Params([*call.params.items(), *http.parse_pairs(await call.http_request.body())])

@@ -683,6 +683,10 @@ async def test_item_18_instance_statuses_of_another_namespace_are_refused(
     response = await client.get("/v1/ns/instance/statuses", params={"key": "prod##G@@db", "accessToken": user_token})
     assert "10.0.0.1" not in response.text
     assert response.status_code == 403
+    v2 = await client.get("/v2/ns/instance/statuses/G@@db", params={"namespaceId": "prod", "accessToken": user_token})
+    assert (v2.status_code, "10.0.0.1" in v2.text) == (403, False)
+    own = await client.get("/v2/ns/instance/statuses/G@@db", params={"namespaceId": "dev", "accessToken": user_token})
+    assert (own.status_code, own.json()) == (200, {"ips": []})
 
 
 # --------------------------------------------------------------------------------------------- item 19: grouped service names

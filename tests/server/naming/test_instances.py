@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from pynacos.server.app import NacosApp
+from tests.server.support import raw_request
 
 NS = "/v1/ns"
 
@@ -308,3 +309,42 @@ async def test_a_udp_port_no_port_can_have_is_refused(app: NacosApp, client: htt
         "Param 'udpPort' is illegal, the value should be between 0 and 65535.",
     )
     assert app.push is not None and len(app.push.state) == 0
+
+
+# v2 `/instance/statuses/{key}`: the one route with a path variable (routing.py rule 3)
+
+STATUSES_V2 = "/v2/ns/instance/statuses"
+
+
+async def test_v2_statuses_take_the_key_from_the_path(client: httpx.AsyncClient) -> None:
+    await register(client)
+    response = await client.get(f"{STATUSES_V2}/DEFAULT_GROUP@@demo")
+    assert (response.status_code, response.json()) == (200, {"ips": ["10.0.0.5:8080_true"]})
+    for method in ("POST", "PUT", "DELETE"):  # any method, as Nacos; nothing is changed by it
+        again = await client.request(method, f"{STATUSES_V2}/DEFAULT_GROUP@@demo")
+        assert (again.status_code, again.json()) == (200, {"ips": ["10.0.0.5:8080_true"]})
+    other = await client.get(f"{STATUSES_V2}/DEFAULT_GROUP@@demo", params={"namespaceId": "dev"})
+    assert other.json() == {"ips": []}
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        (f"{STATUSES_V2}/demo", 400),  # no group: the variable pattern refuses it
+        (f"{STATUSES_V2}/DEFAULT_GROUP@@", 400),
+        (f"{STATUSES_V2}/a@@b@@c", 400),
+        (f"{STATUSES_V2}/{'g' * 129}@@demo", 400),
+        (f"{STATUSES_V2}/DEFAULT_GROUP%40%40demo", 400),  # nothing in a path is percent-decoded
+        (f"{STATUSES_V2}/x/DEFAULT_GROUP@@demo", 404),  # one segment only
+        (f"{STATUSES_V2}", 404),
+        ("/v1/ns/instance@", 404),  # `@` is allowed in a path but no fixed route has one
+    ],
+)
+async def test_v2_statuses_key_must_match_its_pattern(app: NacosApp, path: str, status: int) -> None:
+    response = await raw_request(app, "GET", f"/nacos{path}".encode())
+    assert response.status == status, response.body
+
+
+async def test_v2_statuses_key_and_namespace_must_agree(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/ns/instance/statuses", params={"key": "dev##G@@s", "namespaceId": "prod"})
+    assert response.status_code == 400

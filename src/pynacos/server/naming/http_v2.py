@@ -7,7 +7,7 @@ from typing import Any
 from starlette.responses import Response
 
 from pynacos.server import http
-from pynacos.server.auth.policy import AUTHENTICATED, PUBLIC
+from pynacos.server.auth.policy import AUTHENTICATED, PUBLIC, Secured
 from pynacos.server.http import Call, Params
 from pynacos.server.naming import params as p
 from pynacos.server.naming.http import (
@@ -19,7 +19,10 @@ from pynacos.server.naming.http import (
 )
 from pynacos.server.naming.models import Instance, MissingParam, NamingError, Service, ServiceKey, ServiceMissing
 from pynacos.server.naming.views import cluster_json, cluster_names, instance_json
-from pynacos.server.routing import Route, route
+from pynacos.server.routing import PATH_VARIABLE, Route, route
+
+#: `<group>@@<service>` as a path segment (security.md §3's variable rule on each side of the `@@`)
+STATUS_KEY = f"{PATH_VARIABLE}@@{PATH_VARIABLE}"
 
 
 class NamingRoutesV2:
@@ -48,6 +51,15 @@ class NamingRoutesV2:
             route(f"{base}/service/list", "GET", self.list_services, NAMING_READ, "v2"),
             # not a Nacos `@NacosApi` controller: its errors are v1 text, only success is enveloped
             route(f"{base}/catalog/instances", "GET", self.catalog_instances, NAMING_READ),
+            # any method and no envelope, as Nacos; the key `<group>@@<service>` is the last path segment
+            # (the namespace, which needs `##`, comes as `namespaceId`); open in Nacos, READ here
+            route(
+                f"{base}/instance/statuses/{{key}}",
+                "GET,POST,PUT,DELETE",
+                self.v1.statuses,
+                Secured("r", p.status_resources),
+                variable=STATUS_KEY,
+            ),
         ]
         for ops in ("operator", "ops"):
             routes.append(route(f"{base}/{ops}/metrics", "GET", self.metrics, PUBLIC, "v2"))

@@ -370,12 +370,18 @@ def beat_ip(info: dict[str, Any] | None, params: Params) -> str:
 
 
 def status_key(params: Params) -> ServiceKey:
-    """`[<namespace>##]<group>@@<service>` of `/instance/statuses`: read here by the auth check and the handler."""
-    namespace, _, grouped = required(params, "key").rpartition("##")
+    """`[<namespace>##]<group>@@<service>` of `/instance/statuses`: read here by the auth check and the handler.
+
+    The namespace may also come as `namespaceId`: v2's `/statuses/{key}` takes the key in the path, where
+    `#` cannot be written; a key and a parameter naming different namespaces are refused."""
+    in_key, _, grouped = required(params, "key").rpartition("##")
     group, separator, name = grouped.partition("@@")
     if not separator or not group or not name:
         raise NamingError(FORMAT_TEXT)
-    return ServiceKey(namespace or "public", group, name)
+    given = params.namespace()
+    if in_key and given and in_key != given:
+        raise NamingError("the key and namespaceId name different namespaces")
+    return ServiceKey(in_key or given or "public", group, name)
 
 
 def status_resources(params: Params) -> list[str]:
