@@ -26,6 +26,7 @@ from pynacos.server.config.http_v3 import ConfigRoutesV3
 from pynacos.server.config.longpoll import LongPollHub
 from pynacos.server.config.service import ConfigService
 from pynacos.server.config.transfer import ConfigTransfer
+from pynacos.server.console.api import ConsoleRoutes
 from pynacos.server.events import ConfigChanged, EventBus
 from pynacos.server.grpc.connections import Connection, Connections
 from pynacos.server.grpc.server import GrpcHandler, GrpcServer, ok
@@ -139,18 +140,21 @@ class NacosApp:
         core = CoreRoutes(s, ops, self.connections.registered.values)
         namespaces = NamespaceRoutes(self.namespaces, self.configs.count, s.default_tenant_quota)
         naming_v2 = NamingRoutesV2(naming_v1)
+        config_v3 = ConfigRoutesV3(self.configs, self.hub, transfer, self.metrics.blur_searches.inc)
+        namespaces_v3, naming_v3 = NamespaceRoutesV3(namespaces), NamingRoutesV3(naming_v2, naming_v1.clients)
         routes = [
             *ops.routes(),
             *core.routes(),
             *self.auth.routes(),
             *ConfigRoutes(self.configs, self.hub, transfer, self.metrics.blur_searches.inc).routes(),
             *ConfigRoutesV2(self.configs, self.auth.guard.permits).routes(),
-            *ConfigRoutesV3(self.configs, self.hub, transfer, self.metrics.blur_searches.inc).routes(),
+            *config_v3.routes(),
             *namespaces.routes(),
-            *NamespaceRoutesV3(namespaces).routes(),
+            *namespaces_v3.routes(),
             *naming_v1.routes(),
             *naming_v2.routes(),
-            *NamingRoutesV3(naming_v2, naming_v1.clients).routes(),
+            *naming_v3.routes(),
+            *ConsoleRoutes(config_v3, naming_v3, namespaces_v3, core, ops, self.auth, self.storage).routes(),
             *ClientRoutes(naming_v1.clients, core.member.address).routes(),
         ]
         return Router(

@@ -307,7 +307,12 @@ class ConfigRoutesV3:
         """`search=blur` (default; `*` is the wildcard) or anything else for exact fields; `configDetail`
         filters on content; only configs the caller may read are counted and listed."""
         p = call.params
-        blur = p.text("search", "blur") == "blur"
+        return http.result(self.search_page(call, p.text("search", "blur") == "blur", p.text("configDetail")))
+
+    def search_page(self, call: Call, blur: bool, content: str) -> dict[str, Any]:
+        """The Page of ConfigBasicInfo a search finds; the console's list shares it, always blur and
+        without a content filter."""
+        p = call.params
         group, data_id = p.text("groupName"), p.text("dataId")
         if not blur:
             validation.check_key(p.namespace(), group, data_id)
@@ -319,13 +324,13 @@ class ConfigRoutesV3:
             app_name=p.text("appName"),
             tags=validation.parse_tags(p.get("configTags")) or (),
             types=validation.parse_tags(p.get("type")) or (),
-            content=p.text("configDetail"),
+            content=content,
             blur=blur,
         )
         page = paged_search(self.service, query, readable_by(self.permits, call), page_no, page_size, basic_info)
         if blur:
             self.on_blur_search()
-        return http.result(page)
+        return page
 
     async def get_beta(self, call: Call) -> Response:
         version = self.service.gray_named(key_v3(call.params), gray.BETA)

@@ -91,11 +91,15 @@ class CloneNames:
     data_id: str
     group: str
     target: str
+    #: the parameter naming the user recorded in the history (blank: the caller)
+    src_user: str = "src_user"
 
 
 CLONE_V1 = CloneNames("cfgId", "dataId", "group", "tenant")
 #: Nacos 3.x `ConfigCloneInfo` and `?namespaceId=`
 CLONE_V3 = CloneNames("configId", "targetDataId", "targetGroupName", "namespaceId")
+#: Nacos 3.x console: `SameNamespaceCloneConfigBean`, `?targetNamespaceId=` and `srcUser`
+CLONE_CONSOLE = CloneNames("cfgId", "dataId", "group", "targetNamespaceId", "srcUser")
 
 
 class ConfigTransfer:
@@ -139,8 +143,8 @@ class ConfigTransfer:
     async def import_response(self, call: Call) -> Response:
         return await _answered(self.import_configs(call), "import success")
 
-    async def import_configs(self, call: Call) -> dict[str, Any]:
-        """The import's result map, or ImportRejected."""
+    async def import_configs(self, call: Call, src_user_name: str = "src_user") -> dict[str, Any]:
+        """The import's result map, or ImportRejected; `src_user_name` names the parameter of the recorded user."""
         p = call.params
         policy = _policy_of(p)
         tenant = normalise(p.namespace())  # the namespace the caller was authorised on
@@ -154,7 +158,7 @@ class ConfigTransfer:
         plan = await asyncio.to_thread(parse_zip, upload, tenant, self.service.max_content, writable)
         if not plan.items:
             raise ImportRejected(100005, "导入的文件数据为空", {"succCount": 0})
-        src_user = p.optional("src_user") or (call.principal.username if call.principal else None)
+        src_user = p.optional(src_user_name) or (call.principal.username if call.principal else None)
         return await self._apply(plan, policy, src_user, call.client_ip)
 
     async def clone_response(self, call: Call) -> Response:
@@ -173,7 +177,7 @@ class ConfigTransfer:
             raise ImportRejected(100006, "没有选择任何配置", {"succCount": 0})
         policy = _policy_of(p)
         p.required(names.target)
-        tenant = normalise(p.namespace())  # the namespace the caller was authorised on, whatever alias named it
+        tenant = normalise(_target_of(p, names.target))
         validation.check_namespace(tenant)
         if tenant and not self.namespace_exists(tenant):
             raise ImportRejected(100001, "目标 namespace 不存在", {"succCount": 0})
@@ -182,7 +186,7 @@ class ConfigTransfer:
             raise ImportRejected(100005, "导入的文件数据为空", {"succCount": 0})
         plan = ImportPlan([_clone_item(source, picks[source.id], tenant) for source in sources])
         self.check_all(call, [item.key for item in plan.items], "w")
-        src_user = p.optional("src_user") or (call.principal.username if call.principal else None)
+        src_user = p.optional(names.src_user) or (call.principal.username if call.principal else None)
         return await self._apply(plan, policy, src_user, call.client_ip)
 
     async def _apply(self, plan: ImportPlan, policy: str, src_user: str | None, ip: str) -> dict[str, Any]:
@@ -242,6 +246,13 @@ def _policy_of(params: Params) -> str:
     if policy not in POLICIES:
         raise ImportRejected(100002, f"policy must be one of {', '.join(POLICIES)}", {})
     return policy
+
+
+def _target_of(params: Params, name: str) -> str:
+    """The clone's target namespace: through `namespace()` when named by an alias (the namespace the caller
+    was authorised on, whatever alias named it), else the one parameter that names it (3.x console's
+    `targetNamespaceId`, which its route's policy reads too)."""
+    return params.namespace() if name in NAMESPACE_ALIASES else params.text(name).strip()
 
 
 def resource_of(key: ConfigKey) -> str:

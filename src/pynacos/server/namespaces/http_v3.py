@@ -69,13 +69,18 @@ class NamespaceRoutesV3:
     async def create(self, call: Call) -> Response:
         """`namespaceId` must be given (blank: a random UUID); `public` and existing ids are code 22002."""
         namespace_id, name = self.v2._v2_fields(call)
+        await self.create_new(namespace_id, name, call.params.get("namespaceDesc"))
+        return http.result(True)
+
+    async def create_new(self, namespace_id: str, name: str, desc: str | None) -> None:
+        """Create a custom namespace (blank id: a random UUID); `public` and existing ids are code 22002.
+        The console's create (`customNamespaceId`) calls this too."""
         wanted = namespace_id.strip()
         if wanted and normalise(wanted) == "":
             raise NamespaceExists(f"namespaceId [{wanted}] is default namespace id and already exist.")
         if wanted and self.service.exists(wanted):
             raise NamespaceExists(f"namespaceId [{wanted}] already exist.")
-        await self.service.create(namespace_id, name, call.params.get("namespaceDesc"))
-        return http.result(True)
+        await self.service.create(namespace_id, name, desc)
 
     async def update(self, call: Call) -> Response:
         return await self.v2.update_v2(call)

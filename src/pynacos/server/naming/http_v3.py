@@ -272,9 +272,11 @@ class NamingRoutesV3:
         return http.result(instance_json(key, instance))
 
     async def list_instances(self, call: Call) -> Response:
+        return http.result(self.cluster_instances(call.params))
+
+    def cluster_instances(self, params: Params) -> list[dict[str, Any]]:
         """Every instance of one cluster (`DEFAULT` unless given), disabled ones too; 404 code 30000 for an
-        unknown service or a cluster without instances (Nacos's CatalogService)."""
-        params = call.params
+        unknown service or a cluster without instances (Nacos's CatalogService). The console pages it."""
         key = service_key_of(params)
         cluster = p.cluster_of(params, "clusterName")
         healthy_only = flag(params, "healthyOnly", False)
@@ -284,7 +286,7 @@ class NamingRoutesV3:
         shown = [self.service.effective(service, i) for i in service.instances.values() if i.cluster == cluster]
         if not shown:
             raise NotFoundV3(f"cluster {cluster} is not found!")
-        return http.result([instance_json(key, i) for i in shown if i.healthy or not healthy_only])
+        return [instance_json(key, i) for i in shown if i.healthy or not healthy_only]
 
     async def set_health(self, call: Call) -> Response:
         require(call.params, *HEALTH_FORM)
