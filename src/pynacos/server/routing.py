@@ -70,6 +70,12 @@ COMMON_HEADERS = [
 ]
 
 
+class OwnSecurityHeaders(Response):
+    """A response that carries its own, stricter Content-Security-Policy and nosniff (the web console's pages):
+    the router adds COMMON_HEADERS to every other response only, so a browser gets one CSP, not two (two
+    policies both apply, and the looser one would look like the one in force)."""
+
+
 @dataclass(frozen=True)
 class Route:
     """One entry of the route table: a path, its methods, its handler and its auth policy."""
@@ -208,7 +214,8 @@ class Router:
         try:
             request = Request(scope, body)
             response, label = await self._respond(request, body, client_ip)
-            response.raw_headers.extend(COMMON_HEADERS)
+            if not isinstance(response, OwnSecurityHeaders):
+                response.raw_headers.extend(COMMON_HEADERS)
             if body.unread():  # the rest must not be parsed as the next request
                 response.raw_headers.append((b"connection", b"close"))
             if scope["method"] == "HEAD":
