@@ -19,8 +19,10 @@ from starlette.types import Receive, Scope, Send
 
 from pynacos.server.auth.policy import PUBLIC
 from pynacos.server.auth.system import AuthSystem
+from pynacos.server.config.capacity import CapacityService
 from pynacos.server.config.grpc import ConfigGrpc
 from pynacos.server.config.http import ConfigRoutes
+from pynacos.server.config.http_capacity import CapacityRoutes
 from pynacos.server.config.http_v2 import ConfigRoutesV2
 from pynacos.server.config.http_v3 import ConfigRoutesV3
 from pynacos.server.config.longpoll import LongPollHub
@@ -45,9 +47,12 @@ from pynacos.server.naming.http_v3 import NamingRoutesV3
 from pynacos.server.naming.service import NamingService
 from pynacos.server.naming.udp import UdpPush
 from pynacos.server.ops.http import OpsRoutes
+from pynacos.server.ops.http_ops import ModuleOpsRoutes
 from pynacos.server.ops.http_v3 import CoreRoutes
+from pynacos.server.ops.loader import LoaderRoutes
 from pynacos.server.routing import HttpLimits, Router
 from pynacos.server.settings import PROPERTIES_FILE, Settings, SettingsError
+from pynacos.server.storage.capacity import CapacityStore
 from pynacos.server.storage.configs import ConfigStore
 from pynacos.server.storage.engine import open_engine
 from pynacos.server.storage.gray_configs import GrayStore
@@ -142,6 +147,8 @@ class NacosApp:
         naming_v2 = NamingRoutesV2(naming_v1)
         config_v3 = ConfigRoutesV3(self.configs, self.hub, transfer, self.metrics.blur_searches.inc)
         namespaces_v3, naming_v3 = NamespaceRoutesV3(namespaces), NamingRoutesV3(naming_v2, naming_v1.clients)
+        capacity_store = CapacityStore(self.configs.store.engine)
+        capacity = CapacityService(capacity_store, self.configs, self.namespaces.exists, s.default_tenant_quota)
         routes = [
             *ops.routes(),
             *core.routes(),
@@ -156,6 +163,9 @@ class NacosApp:
             *naming_v3.routes(),
             *ConsoleRoutes(config_v3, naming_v3, namespaces_v3, core, ops, self.auth, self.storage).routes(),
             *ClientRoutes(naming_v1.clients, core.member.address).routes(),
+            *LoaderRoutes(self.connections, core.member.address).routes(),
+            *ModuleOpsRoutes(self.configs, self.connections, s.storage).routes(),
+            *CapacityRoutes(capacity).routes(),
         ]
         return Router(
             s.context_path,

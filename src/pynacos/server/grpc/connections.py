@@ -120,19 +120,27 @@ class Connections:
         """Send a request down the stream and wait for its ack; True when the client answered success."""
         if connection.closed.is_set():
             return False
+        answer = await self.ask(connection, kind, body, timeout)
+        acked = answer is not None and (answer.body.get("resultCode") == 200 or answer.body.get("success") is True)
+        self.on_push(kind, acked)
+        return acked
+
+    async def ask(
+        self, connection: Connection, kind: str, body: dict[str, Any], timeout: float
+    ) -> payload.Incoming | None:
+        """Send a request down the stream and return the client's answer, or None (closed, no answer in time)."""
+        if connection.closed.is_set():
+            return None
         request_id = str(next(self._push_ids))
         future: asyncio.Future[payload.Incoming] = asyncio.get_running_loop().create_future()
         connection.pending[request_id] = future
         connection.outbox.put_nowait(payload.encode(kind, {"headers": {}, **body, "requestId": request_id}))
         try:
-            answer = await asyncio.wait_for(future, timeout)
+            return await asyncio.wait_for(future, timeout)
         except (TimeoutError, asyncio.CancelledError):
-            answer = None
+            return None
         finally:
             connection.pending.pop(request_id, None)
-        acked = answer is not None and (answer.body.get("resultCode") == 200 or answer.body.get("success") is True)
-        self.on_push(kind, acked)
-        return acked
 
     def acked(self, connection: Connection, answer: payload.Incoming) -> None:
         connection.last_active = time.monotonic()
