@@ -7,7 +7,9 @@
   the database to its disk cache; pynacos's cache is the in-memory copy of the database, so the configs are
   read again from it and listeners of every changed key are told (for rows changed behind its back).
 - Derby (`GET /v1/cs/ops/derby`, `POST /v1/cs/ops/data/removal`, `GET /v3/admin/cs/ops/derby`,
-  `POST /v3/admin/cs/ops/derby/import`): refused with 501, there is no embedded Derby to query.
+  `POST /v3/admin/cs/ops/derby/import`): refused with 400 and Nacos's code 30000 (Nacos answers HTTP 200
+  with that code when its storage is not Derby): there is no embedded Derby to query. Not a 5xx: the server
+  is not failing, the request cannot be served here.
 - Client metrics (`GET /v1/cs/metrics/{cluster,current}`, `/v3/admin/cs/metrics/{cluster,ip}`): the
   connections from `ip` are asked for their cache md5s (ClientConfigMetricRequest); the cluster is this node.
 
@@ -45,7 +47,7 @@ NACOS_ADMIN_R, NACOS_ADMIN_W = Secured("r", resource="nacos/admin"), Secured("w"
 class NotSupported(NacosError):
     """A Nacos feature that cannot exist here (there is no embedded Derby)."""
 
-    http_status: ClassVar[int] = 501
+    http_status: ClassVar[int] = 400
 
 
 class ModuleOpsRoutes:

@@ -53,7 +53,7 @@ def redirect_of(params: Params) -> dict[str, str]:
 def loader_factor(params: Params) -> float:
     raw = params.text("loaderFactor").strip() or str(DEFAULT_LOADER_FACTOR)
     try:
-        value = float(raw)
+        value = float(raw) if raw.isascii() else -1.0
     except ValueError:
         value = -1.0
     if not 0.0 <= value <= 1.0:
