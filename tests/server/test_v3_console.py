@@ -19,6 +19,7 @@ from pynacos.server.app import NacosApp
 from pynacos.server.settings import Settings
 from tests.conftest import asgi_client, started
 from tests.server.auth.conftest import ADMIN_PASSWORD, KEY, USER_PASSWORD, login
+from tests.server.support import read_zip
 from tests.server.test_v3_config_auth import BASIC_FIELDS, CONFIG_DETAIL_FIELDS, USER_NOT_FOUND, export_of
 from tests.server.test_v3_naming_core import (
     INSTANCE_ERROR,
@@ -384,6 +385,7 @@ async def test_export_import_and_clone_with_the_console_names(client: httpx.Asyn
     exported = await client.get(f"{CONFIG}/export2", params={"ids": source_id})
     assert exported.status_code == 200 and exported.headers["content-type"] == "application/zip"
     assert exported.headers["content-disposition"].startswith("attachment;filename=nacos_config_export_")
+    assert read_zip(exported.content)["DEFAULT_GROUP/a.yaml"] == "k: v"
 
     archive = export_of(("G1", "i.yaml", "imported"))
     imported = await client.post(
@@ -455,6 +457,8 @@ async def test_service_lifecycle_list_subscribers_selectors_and_cluster(client: 
         SERVICE_MISSING,
         "service DEFAULT_GROUP@@other not found!",
     )
+    assert ok(await client.post(SERVICE, data={"serviceName": "other"})) == "ok"
+    assert ok(await client.delete(SERVICE, params={"serviceName": "other"})) == "ok"
 
 
 async def test_instance_list_is_a_page_and_update_defaults_to_persistent(client: httpx.AsyncClient) -> None:
