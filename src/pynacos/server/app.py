@@ -29,6 +29,9 @@ from pynacos.server.config.longpoll import LongPollHub
 from pynacos.server.config.service import ConfigService
 from pynacos.server.config.transfer import ConfigTransfer
 from pynacos.server.console.api import ConsoleRoutes
+from pynacos.server.console.insight import InsightRoutes
+from pynacos.server.console.port import console_routes
+from pynacos.server.console.ui import ConsoleUi
 from pynacos.server.events import ConfigChanged, EventBus
 from pynacos.server.grpc.connections import Connection, Connections
 from pynacos.server.grpc.server import GrpcHandler, GrpcServer, ok
@@ -50,7 +53,7 @@ from pynacos.server.ops.http import OpsRoutes
 from pynacos.server.ops.http_ops import ModuleOpsRoutes
 from pynacos.server.ops.http_v3 import CoreRoutes
 from pynacos.server.ops.loader import LoaderRoutes
-from pynacos.server.routing import HttpLimits, Router
+from pynacos.server.routing import HttpLimits, Route, Router
 from pynacos.server.settings import PROPERTIES_FILE, Settings, SettingsError
 from pynacos.server.storage.capacity import CapacityStore
 from pynacos.server.storage.configs import ConfigStore
@@ -166,9 +169,31 @@ class NacosApp:
             *LoaderRoutes(self.connections, core.member.address).routes(),
             *ModuleOpsRoutes(self.configs, self.connections, s.storage).routes(),
             *CapacityRoutes(capacity).routes(),
+            *ConsoleUi(s.console_ui_enabled).routes(),
+            *self._insight().routes(),
         ]
+        self.routes = routes
+        return self._router(s.context_path, routes)
+
+    def _insight(self) -> InsightRoutes:
+        """The console's auth health and coverage pages read the live settings, failures, locks and keys."""
+        auth = self.auth
+        return InsightRoutes(
+            lambda: auth.settings,
+            auth.guard.failures.recent,
+            auth.throttle,
+            lambda: [c.key for c in self.configs.all()],
+            lambda: list(self.naming.services),
+        )
+
+    def console_router(self) -> Router:
+        """The console port's router (console/port.py): the same route objects, picked by path."""
+        return self._router(self.settings.console_context_path, console_routes(self.routes))
+
+    def _router(self, context_path: str, routes: list[Route]) -> Router:
+        s = self.settings
         return Router(
-            s.context_path,
+            context_path,
             routes,
             self.auth.guard,
             self.metrics,

@@ -26,6 +26,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from pynacos.server.errors import TooManyRequests
@@ -40,6 +41,15 @@ MAX_TRACKED = 10_000
 SLACK = 1e-6
 
 K = TypeVar("K", str, tuple[str, str])
+
+
+@dataclass(frozen=True)
+class Lock:
+    """A refusal in force: `user` None means every user from `client` (too many failures over many names)."""
+
+    user: str | None
+    client: str
+    seconds_left: float
 
 
 class LoginThrottle:
@@ -67,6 +77,31 @@ class LoginThrottle:
         _add(self._ips, ip, now)
         _add(self._users, username, now)
         self._warn(username, ip)
+
+    def locks(self) -> list[Lock]:
+        """The (user, address) pairs and addresses refused now, with the seconds until each is let in again;
+        read-only (the console's auth health page must not age anything out)."""
+        now = self.clock()
+        found = []
+        for ip, failures in self._ips.items():
+            recent = _recent(failures, now)
+            if len(recent) >= MAX_PER_IP:
+                found.append(Lock(None, ip, recent[-MAX_PER_IP] + WINDOW - now))
+        for (username, ip), failures in self._pairs.items():
+            ends = self._pair_lock_ends(username, _recent(failures, now), now)
+            if ends:
+                found.append(Lock(username, ip, max(ends) - now))
+        return found
+
+    def _pair_lock_ends(self, username: str, pair: list[float], now: float) -> list[float]:
+        """When each rule that refuses this pair now stops refusing it (the `check` rules, read as times)."""
+        ends = []
+        if len(pair) >= MAX_PER_USER_AND_IP:
+            ends.append(pair[-MAX_PER_USER_AND_IP] + WINDOW)
+        user = _recent(self._users.get(username), now)
+        if pair and len(user) >= USER_UNDER_ATTACK:
+            ends.append(min(pair[-1], user[-USER_UNDER_ATTACK]) + WINDOW)
+        return ends
 
     def _warn(self, username: str, ip: str) -> None:
         """One line when a lock starts (username and source, never the password), not one per failure."""
@@ -112,6 +147,11 @@ def _forget_old(bucket: dict[K, deque[float]], now: float) -> None:
     if len(bucket) > MAX_TRACKED:
         for key in [k for k, failures in bucket.items() if not _trim(failures, now)]:
             del bucket[key]
+
+
+def _recent(failures: deque[float] | None, now: float) -> list[float]:
+    """The failures still in the window, without trimming (what `_trim` would keep)."""
+    return [at for at in failures or () if at + WINDOW > now + SLACK]
 
 
 def _trim(failures: deque[float] | None, now: float) -> deque[float] | None:
