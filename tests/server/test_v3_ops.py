@@ -352,3 +352,23 @@ async def test_ops_routes_need_an_admin(tmp_path: Path) -> None:
             assert level("pynacos.auth") == logging.ERROR
     finally:
         await app.stop()
+
+
+async def test_routes_absent_by_design_answer_404(client: httpx.AsyncClient) -> None:
+    """The AI registry, and the Raft, id-generator and cluster-membership writes of a Nacos cluster."""
+    for method, path in (
+        ("GET", "/v3/admin/ai/mcp/list"),
+        ("POST", "/v3/admin/ai/mcp"),
+        ("GET", "/v3/client/ai/mcp"),
+        ("GET", "/v3/console/ai/mcp/list"),
+        ("POST", f"{CORE}/ops/raft"),
+        ("GET", f"{CORE}/ops/ids"),
+        ("GET", "/v2/core/ops/ids"),
+        ("GET", "/v1/core/ops/idInfo"),
+        ("PUT", f"{CORE}/cluster/lookup"),
+        ("GET", f"{CORE}/cluster/node/self/health"),
+    ):
+        response = await client.request(method, path)
+        assert response.status_code == 404, path
+        assert response.json()["status"] == 404
+    assert (await client.put(f"{CORE}/cluster/node/list")).status_code == 405  # its GET exists
