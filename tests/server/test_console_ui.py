@@ -154,6 +154,7 @@ async def test_index_is_served_at_the_root_and_as_index_html_with_versioned_asse
     assert f'src="console-ui/app.js?v={version(APP_JS)}"' in page
     assert 'src="console-ui/missing.js"' in page  # no such file: left as written
     assert "https://example.com/console-ui/app.js" in page  # not ours: left as written
+    assert (await client.get("/v1/console/server/state")).json()["console_ui_enabled"] == "true"
 
 
 async def test_context_path_without_the_slash_is_not_the_console(client: httpx.AsyncClient) -> None:
@@ -276,6 +277,7 @@ async def test_turned_off_the_pages_say_so_and_no_asset_is_served(static: Path, 
             assert response.headers["content-security-policy"] == CSP
         assert (await client.get("/console-ui/app.js")).status_code == 404
         assert (await client.get("/v1/console/health/liveness")).text == "OK"
+        assert (await client.get("/v1/console/server/state")).json()["console_ui_enabled"] == "false"
 
 
 async def test_with_auth_on_the_files_are_public_and_the_admin_pages_need_an_admin(

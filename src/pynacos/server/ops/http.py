@@ -117,7 +117,7 @@ def server_state(settings: Settings) -> dict[str, str | None]:
         "standalone_mode": mode,
         "function_mode": None,
         "server_port": str(settings.port),
-        "console_ui_enabled": "false",
+        "console_ui_enabled": "true" if settings.console_ui_enabled else "false",
         "datasource_platform": "" if settings.storage == "sqlite" else settings.storage,
         "plugin_datasource_log_enabled": "false",
         "notifyConnectTimeout": "100",
