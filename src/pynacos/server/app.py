@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Receive, Scope, Send
@@ -63,6 +63,9 @@ from pynacos.server.storage.namespaces import NamespaceStore
 from pynacos.server.storage.naming import NamingStore
 from pynacos.server.storage.outage import StorageHealth, health_of, is_storage_error
 
+if TYPE_CHECKING:
+    from pynacos.server.cluster import Cluster
+
 log = logging.getLogger("pynacos.server")
 RETENTION_INTERVAL = 600.0
 PROPERTIES_POLL = 2.0
@@ -78,6 +81,7 @@ class NacosApp:
         self.metrics = Metrics()
         self.bus = EventBus()
         self.engine: AsyncEngine | None = None
+        self.cluster: Cluster | None = None
         self.storage = StorageHealth()
         self.hub = LongPollHub(settings.longpoll_max_total, settings.longpoll_max_per_ip)
         self.router: Router | None = None
@@ -103,6 +107,7 @@ class NacosApp:
             self.settings.max_content,
             self.settings.max_gray_versions,
         )
+        self.cluster = self._cluster()
         self.naming = NamingService(NamingStore(self.engine), active_checks=self.settings.naming_active_checks)
         self.push = push = UdpPush.from_settings(self.naming, self.settings)
         await push.open(self.settings.listen_address)
@@ -145,7 +150,7 @@ class NacosApp:
         s = self.settings
         transfer = ConfigTransfer(self.configs, self.namespaces.exists, self.auth.guard.permits)
         ops = OpsRoutes(s, self.metrics, self.is_ready, self.auth.guard.state)
-        core = CoreRoutes(s, ops, self.connections.registered.values)
+        core = CoreRoutes(s, ops, self.connections.registered.values, self.cluster.members if self.cluster else None)
         namespaces = NamespaceRoutes(self.namespaces, self.configs.count, s.default_tenant_quota)
         naming_v2 = NamingRoutesV2(naming_v1)
         config_v3 = ConfigRoutesV3(self.configs, self.hub, transfer, self.metrics.blur_searches.inc)
@@ -155,6 +160,7 @@ class NacosApp:
         routes = [
             *ops.routes(),
             *core.routes(),
+            *(self.cluster.routes() if self.cluster else ()),
             *self.auth.routes(),
             *ConfigRoutes(self.configs, self.hub, transfer, self.metrics.blur_searches.inc).routes(),
             *ConfigRoutesV2(self.configs, self.auth.guard.permits).routes(),
@@ -246,6 +252,8 @@ class NacosApp:
             self.metrics.errors.labels(kind="storage").inc()
             return
         self.ready.set()
+        if self.cluster is not None:
+            self.cluster.start()
         log.info("ready: %d configs, %d namespaces", self.configs.count(), len(self.namespaces.all()))
         self._tasks.append(asyncio.create_task(self.auth.refresh_forever()))
         self._tasks.append(asyncio.create_task(self._check_instances_forever()))
@@ -311,7 +319,17 @@ class NacosApp:
         else:
             log.exception("%s failed", during)
 
+    def _cluster(self) -> Cluster | None:
+        """Cluster mode only (cluster/__init__.py); standalone runs none of it."""
+        if self.settings.standalone or self.engine is None:
+            return None
+        from pynacos.server.cluster import Cluster
+
+        return Cluster(self.settings, self.engine, self.bus, self.configs, self.namespaces, self.auth)
+
     async def stop(self) -> None:
+        if self.cluster is not None:
+            await self.cluster.stop()
         if self.grpc is not None:
             await self.grpc.stop(self.settings.listen_address, self.settings.port)
         for task in self._tasks:

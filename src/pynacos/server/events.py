@@ -18,9 +18,13 @@ E = TypeVar("E")
 
 @dataclass(frozen=True)
 class ConfigChanged:
-    """A config's md5 changed (published with new content, or removed)."""
+    """A config's md5 changed (published with new content, or removed).
+
+    `local` is False when the change was made on another node and read back from the database here
+    (cluster/notify.py): listeners are told either way, but only local changes are sent on to the peers."""
 
     key: ConfigKey
+    local: bool = True
 
 
 class EventBus:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,11 @@ def parse_networks(raw: str) -> tuple[str, ...]:
         return tuple(str(ipaddress.ip_network(block, strict=False)) for block in blocks)
     except ValueError:
         raise ValueError("comma-separated CIDR blocks such as 10.0.0.0/8,fd00::/8") from None
+
+
+def parse_members(raw: str) -> tuple[str, ...]:
+    """`nacos.member.list` is comma-separated; Docker's NACOS_SERVERS is blank-separated: both are read."""
+    return tuple(item for item in re.split(r"[\s,]+", raw) if item)
 
 
 def choice(*allowed: str) -> Callable[[str], str]:
@@ -242,10 +248,35 @@ class Settings:
     standalone: bool = option(
         True,
         "nacos.standalone",
-        "Run as a single node (cluster mode is not built yet).",
+        "Run as a single node; false (`--mode cluster`, MODE=cluster) runs cluster mode on a shared MySQL or "
+        "PostgreSQL database with the members of conf/cluster.conf or nacos.member.list (docs/cluster.md).",
         env="MODE",
         parse=parse_bool,
         env_parse=parse_mode_env,
+    )
+    member_list: tuple[str, ...] = option(
+        (),
+        "nacos.member.list",
+        "Cluster members as host[:port] items (commas or blanks between them), read only when "
+        "conf/cluster.conf does not exist; a missing port is this node's server.port.",
+        env="MEMBER_LIST",
+        parse=parse_members,
+        env_aliases=("NACOS_SERVERS",),
+    )
+    member_ip: str = option(
+        "",
+        "nacos.server.ip",
+        "This node's IP in the member list. Empty: server.address when it names one address, else the first "
+        "non-loopback IPv4 address.",
+        env="PYNACOS_MEMBER_IP",
+        aliases=("nacos.inetutils.ip-address",),
+    )
+    member_fail_access_cnt: int = option(
+        3,
+        "nacos.core.member.fail-access-cnt",
+        "A member that failed this many health reports in a row more (2 s apart) is DOWN; it is SUSPICIOUS before.",
+        env="PYNACOS_MEMBER_FAIL_ACCESS_CNT",
+        parse=parse_int,
     )
     storage: str = option(
         "sqlite",
@@ -655,10 +686,9 @@ def _show_default(default: Any) -> str:
 def check_startup(settings: Settings) -> None:
     """Refuse combinations the server cannot honour, with the fix in the message."""
     if not settings.standalone:
-        raise SettingsError(
-            "Cluster mode is not available in this version of pynacos; start with --mode standalone "
-            "(or nacos.standalone=true)."
-        )
+        from pynacos.server.cluster.startup import check_cluster
+
+        check_cluster(settings)
     if not 0 < settings.port < 65536:
         raise SettingsError(f"Setting server.port has the value {settings.port}; expected a port from 1 to 65535.")
     _check_console_port(settings)

@@ -138,6 +138,7 @@ class AuthRoutes:
         revoked = self.tokens.revoke_token(token) if token else None
         if revoked is not None:
             await self.accounts.store.add_revoked(*revoked)
+            self.accounts.changed()
         return http.rest_result("logout ok!")
 
     async def init_admin(self, call: Call) -> Response:

@@ -10,16 +10,19 @@ and `public`. Actions: a stored `rw` covers `r` and `w`.
 
 Changes are written to the database first, then mirrored here, so a check right after an
 acknowledged change sees it (Nacos's caches lag up to 15 s). Password, role and deletion changes
-also revoke the user's older tokens (see tokens.py).
+also revoke the user's older tokens (see tokens.py). After each committed change the `on_change`
+callbacks run (cluster mode tells the other nodes to reload from the database at once).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from pynacos.server.auth import passwords
 from pynacos.server.auth.resources import resource_matches
@@ -118,6 +121,24 @@ class Directory:
         )
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _announced(
+    change: Callable[Concatenate[Accounts, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[Accounts, P], Coroutine[Any, Any, R]]:
+    """Run the `on_change` callbacks after the change committed (not when it was refused)."""
+
+    @functools.wraps(change)
+    async def announce(accounts: Accounts, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        result = await change(accounts, *args, **kwargs)
+        accounts.changed()
+        return result
+
+    return announce
+
+
 class Accounts:
     """Account changes with Nacos's messages; every one revokes what it must."""
 
@@ -126,6 +147,12 @@ class Accounts:
         self.tokens = tokens
         self.directory = Directory()
         self._lock = asyncio.Lock()
+        #: called after every committed change (and by a logout); must not block
+        self.on_change: list[Callable[[], None]] = []
+
+    def changed(self) -> None:
+        for callback in self.on_change:
+            callback()
 
     async def load(self) -> None:
         """Read everything from the database (at start, then every 15 s to pick up offline changes)."""
@@ -137,6 +164,7 @@ class Accounts:
                 self.tokens.not_before_ms[user] = max(instant, self.tokens.not_before_ms.get(user, 0))
             self.tokens.revoked.update(await self.store.load_revoked())
 
+    @_announced
     async def create_user(self, username: str, password: str) -> None:
         if username == DEFAULT_ADMIN:
             raise DefaultAdminReserved(DEFAULT_ADMIN_TEXT)
@@ -149,6 +177,7 @@ class Accounts:
             await self.store.add_user(username, hashed)
             self.directory.users[username] = hashed
 
+    @_announced
     async def create_admin(self, password: str) -> bool:
         """The first admin, atomically: False when an admin already exists."""
         check_new_credentials(DEFAULT_ADMIN, password)
@@ -164,6 +193,7 @@ class Accounts:
             self.directory.bindings = [*self.directory.bindings, (DEFAULT_ADMIN, ADMIN_ROLE)]
         return True
 
+    @_announced
     async def delete_user(self, username: str) -> None:
         async with self._lock:
             if self.directory.is_admin(username):
@@ -173,6 +203,7 @@ class Accounts:
             self.directory.users.pop(username, None)
             self.directory.bindings = [b for b in self.directory.bindings if b[0] != username]
 
+    @_announced
     async def set_password(self, username: str, password: str) -> None:
         check_new_credentials(username, password)
         async with self._lock:
@@ -182,6 +213,7 @@ class Accounts:
             await self.store.set_password(username, hashed, self.tokens.revoke_user(username))
             self.directory.users[username] = hashed
 
+    @_announced
     async def add_role(self, role: str, username: str) -> None:
         if role == ADMIN_ROLE:
             raise BadRequest(f"role '{ADMIN_ROLE}' is not permitted to create!")
@@ -194,6 +226,7 @@ class Accounts:
             await self.store.add_role(username, role, self.tokens.revoke_user(username))
             self.directory.bindings = [*self.directory.bindings, (username, role)]
 
+    @_announced
     async def delete_role(self, role: str, username: str | None) -> None:
         if role == ADMIN_ROLE:
             raise BadRequest(f"role '{ADMIN_ROLE}' is not permitted to delete!")
@@ -203,6 +236,7 @@ class Accounts:
             await self.store.delete_role(role, username, revoked)
             self.directory.bindings = [b for b in self.directory.bindings if not (b[1] == role and b[0] in affected)]
 
+    @_announced
     async def add_permission(self, role: str, resource: str, action: str) -> None:
         if action not in ACTIONS:
             raise BadRequest(f"invalid action '{action}', expected r, w or rw")
@@ -216,6 +250,7 @@ class Accounts:
                 raise BadRequest("permission already exist!") from None
             self.directory.permissions = [*self.directory.permissions, Permission(role, resource, action)]
 
+    @_announced
     async def delete_permission(self, role: str, resource: str, action: str) -> None:
         async with self._lock:
             await self.store.delete_permission(role, resource, action)

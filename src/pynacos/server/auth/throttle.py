@@ -15,6 +15,8 @@ would be an oracle). Nothing is permanent.
    window is refused until its failures age out, so each attacking address gets one guess per window
    instead of ten. Addresses with no failure for that user are never refused by it, so it cannot
    lock anyone out: the user logs in from a clean address, or from their own after a typo ages out.
+In cluster mode each failure is also sent to the other nodes (`on_failure`), which count it with
+`failed_elsewhere`: spreading attempts over the nodes gains an attacker nothing.
 Memory stays bounded by dropping keys whose window is empty once more than MAX_TRACKED are kept;
 while a key has recent failures it stays (each one cost the sender a full BCrypt check).
 """
@@ -59,6 +61,8 @@ class LoginThrottle:
         self._ips: dict[str, deque[float]] = {}
         self._users: dict[str, deque[float]] = {}
         self._warned: set[str | tuple[str, str]] = set()
+        #: called with (username, address) for each failure made on this node; must not block
+        self.on_failure: Callable[[str, str], None] | None = None
 
     def check(self, username: str, ip: str) -> None:
         """Raise 429 (with Retry-After) if this address may not try this username now."""
@@ -72,6 +76,12 @@ class LoginThrottle:
             _refuse(pair[-1], now)
 
     def failed(self, username: str, ip: str) -> None:
+        self.failed_elsewhere(username, ip)
+        if self.on_failure is not None:
+            self.on_failure(username, ip)
+
+    def failed_elsewhere(self, username: str, ip: str) -> None:
+        """Count a failure (another node's, when called directly) without passing it on."""
         now = self.clock()
         _add(self._pairs, (username, ip), now)
         _add(self._ips, ip, now)

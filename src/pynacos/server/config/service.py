@@ -3,6 +3,10 @@
 Reads are served from memory; writes go to the database first and reach memory only after the
 transaction committed, under one write lock, so the cache never shows a write that could still be
 lost and never diverges from the database order. Listeners are told only when an md5 changes.
+
+Cluster mode (cluster/notify.py): the database is shared, so `refresh(key)` re-reads a key another node
+wrote, and with `read_through` every write first re-reads its key under the lock (a CAS or an insert must
+see the other nodes' writes, not this node's cache).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pynacos.server.config.gray import GrayConfig, GrayRule
 from pynacos.server.config.models import Config, ConfigKey, HistoryRow, Publish, md5_of
 from pynacos.server.errors import BadRequest, CasConflict
 from pynacos.server.events import ConfigChanged, EventBus
+from pynacos.server.storage import changes
 from pynacos.server.storage.configs import ConfigStore
 from pynacos.server.storage.gray_configs import GrayStore
 from pynacos.server.wildcards import wildcard
@@ -63,6 +68,8 @@ class ConfigService:
         #: gray versions by key, highest priority first; keys without any are absent
         self._grays: dict[ConfigKey, tuple[GrayConfig, ...]] = {}
         self._write_lock = asyncio.Lock()
+        #: cluster mode: a write first reads its key from the database, where another node may have changed it
+        self.read_through = False
 
     async def load(self) -> None:
         self._configs = {c.key: c for c in await self.store.load_all()}
@@ -87,6 +94,40 @@ class ConfigService:
         for key in changed:
             self.bus.publish(ConfigChanged(key))
         return len(changed)
+
+    async def refresh(self, key: ConfigKey) -> bool:
+        """Cluster mode: take `key` (formal and gray) as the database has it now, because another node wrote
+        it; listeners hear of it as a remote change (not sent on to the peers). True if an md5 changed."""
+        async with self._write_lock:
+            return await self._catch_up(key)
+
+    async def _catch_up(self, key: ConfigKey) -> bool:
+        """Reload `key` from the database (the write lock held); tell listeners when it changed."""
+        before = self._state_of(key)
+        config = await changes.load_config(self.store.engine, key)
+        versions = gray.ranked(await changes.load_grays(self.gray_store.engine, key))
+        if config is None:
+            self._configs.pop(key, None)
+        else:
+            self._configs[key] = config
+        if versions:
+            self._grays[key] = versions
+        else:
+            self._grays.pop(key, None)
+        changed = self._state_of(key) != before
+        if changed:
+            self.bus.publish(ConfigChanged(key, local=False))
+        return changed
+
+    def _state_of(self, key: ConfigKey) -> tuple[str | None, tuple[tuple[str, str, GrayRule], ...]]:
+        config = self._configs.get(key)
+        return config.md5 if config else None, tuple((v.name, v.md5, v.rule) for v in self._grays.get(key, ()))
+
+    def digests(self) -> dict[tuple[ConfigKey, str], str]:
+        """md5 by (key, gray name), `""` naming the formal config: what the repair compares with the database."""
+        found = {(key, ""): config.md5 for key, config in self._configs.items()}
+        found.update({(key, v.name): v.md5 for key, versions in self._grays.items() for v in versions})
+        return found
 
     def get(self, key: ConfigKey) -> Config | None:
         return self._configs.get(key)
@@ -147,6 +188,8 @@ class ConfigService:
         """Insert or update; returns the stored config, or None when `insert_only` found one."""
         self.validate(request)
         async with self._write_lock:
+            if self.read_through:
+                await self._catch_up(request.key)
             old = self._configs.get(request.key)
             if old is not None and insert_only:
                 return None
@@ -167,6 +210,8 @@ class ConfigService:
         self.validate(request)
         validation.validate_encrypted_data_key(request.encrypted_data_key, validation.MAX_GRAY_ENCRYPTED_DATA_KEY)
         async with self._write_lock:
+            if self.read_through:
+                await self._catch_up(request.key)
             versions = self._grays.get(request.key, ())
             gray.check_capacity(versions, rule.name, self.max_gray_versions)
             old = next((v for v in versions if v.name == rule.name), None)
@@ -186,6 +231,8 @@ class ConfigService:
         """Stop a gray version (`beta`, `tag_<t>`); the formal config stays. Unknown: nothing to do."""
         validation.validate_src_user(src_user)
         async with self._write_lock:
+            if self.read_through:
+                await self._catch_up(key)
             old = self.gray_named(key, name)
             if old is None:
                 return False
@@ -202,6 +249,8 @@ class ConfigService:
         """Delete a config; deleting one that does not exist is not an error (Nacos answers true)."""
         validation.validate_src_user(src_user)
         async with self._write_lock:
+            if self.read_through:
+                await self._catch_up(key)
             old = self._configs.get(key)
             if old is None:
                 return False

@@ -67,6 +67,11 @@ class NamespaceService:
     async def load(self) -> None:
         self._custom = {i: Namespace(i, n, d) for i, n, d in await self.store.load_all() if i}
 
+    async def reload(self) -> None:
+        """Cluster mode: pick up namespaces other nodes created or removed (never racing a change made here)."""
+        async with self._lock:
+            await self.load()
+
     def exists(self, namespace_id: str) -> bool:
         return normalise(namespace_id) == "" or namespace_id in self._custom
 

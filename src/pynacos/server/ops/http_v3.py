@@ -1,8 +1,9 @@
 """Core routes of Nacos 3.x (`/v3/admin/core/*`, protocol-v3 G.4) and the 1.x/2.x core routes that show the
 same facts: server state, this node as a cluster member, and the gRPC connections (Nacos's "loader").
 
-pynacos runs standalone, so the member list is this node alone, `UP`, in Nacos's Member JSON (protocol.md
-F.1.6; no `raftMetaData`, and `supportJraft` false: there is no Raft). Its address is `ip:port` with the HTTP
+Standalone, the member list is this node alone, `UP`, in Nacos's Member JSON (protocol.md
+F.1.6; no `raftMetaData`, and `supportJraft` false: there is no Raft); in cluster mode it is the cluster's
+member list with each member's state (cluster/members.py). Its address is `ip:port` with the HTTP
 port and, for the IP, `server.address` when it names one address, else 127.0.0.1 when the server listens
 on loopback only, else the address of the interface the default route leaves by (no packet is sent), which
 is what Nacos's "first non-loopback IPv4" usually finds.
@@ -18,7 +19,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from starlette.responses import Response
 
@@ -58,6 +59,25 @@ def _outgoing_ip() -> str:
             return str(probe.getsockname()[0])
     except OSError:
         return "127.0.0.1"
+
+
+class MemberView(Protocol):
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def state(self) -> str: ...
+
+    def json(self) -> dict[str, Any]: ...
+
+
+class MemberSource(Protocol):
+    """The cluster's member list (cluster/members.py MemberList)."""
+
+    @property
+    def self_member(self) -> MemberView: ...
+
+    def members(self) -> list[Any]: ...
 
 
 class Member:
@@ -123,11 +143,20 @@ def connection_json(connection: Connection, local_port: int, tls: bool) -> dict[
 
 
 class CoreRoutes:
-    def __init__(self, settings: Settings, ops: OpsRoutes, connections: Callable[[], Iterable[Connection]]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        ops: OpsRoutes,
+        connections: Callable[[], Iterable[Connection]],
+        cluster: MemberSource | None = None,
+    ) -> None:
         self.settings = settings
         self.ops = ops
         self.connections = connections
-        self.member = Member(self_ip(settings), settings.port, int(time.time() * 1000))
+        self.cluster = cluster
+        self.member: MemberView = (
+            cluster.self_member if cluster else Member(self_ip(settings), settings.port, int(time.time() * 1000))
+        )
 
     def routes(self) -> list[Route]:
         cluster_v3, cluster_v2 = Secured("r", resource=f"{CORE}/cluster"), NACOS_ADMIN
@@ -147,8 +176,8 @@ class CoreRoutes:
             route("/v1/ns/operator/servers", "GET", self.servers_v1, AUTHENTICATED),
         ]
 
-    def members(self) -> list[Member]:
-        return [self.member]
+    def members(self) -> list[MemberView]:
+        return self.cluster.members() if self.cluster else [self.member]
 
     async def state(self, call: Call) -> Response:
         return http.result(self.ops.state_map())

@@ -39,6 +39,7 @@ CONNECT_TIMEOUT = 10
 _CONNECT_TIMEOUT_ARG = {"mysql": "connect_timeout", "postgresql": "timeout"}
 _RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0)
 _RETRY_LOG_EVERY = 5.0
+_CREATE_ATTEMPTS = 5
 _JDBC = re.compile(r"^jdbc:(?P<kind>mysql|mariadb|postgresql)://(?P<host>[^/?]+)/(?P<db>[^?]*)")
 
 
@@ -155,11 +156,24 @@ def _start_up_error(database: Database, exc: BaseException, waited: float) -> Da
 
 
 async def _prepare(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(_create_missing_tables)
+    await _create_tables(engine)
     degraded = (await inspect_schema(engine)).describe()
     if degraded:
         log.warning("%s", degraded)
+
+
+async def _create_tables(engine: AsyncEngine) -> None:
+    """Cluster nodes started together on an empty database race to create the same tables: the loser's
+    CREATE fails ("already exists", or a duplicate type on PostgreSQL) and, tried again, finds them there."""
+    for attempt in range(_CREATE_ATTEMPTS):
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(_create_missing_tables)
+            return
+        except Exception as exc:
+            if attempt + 1 == _CREATE_ATTEMPTS or not is_storage_error(exc) or is_unreachable(exc):
+                raise
+            await asyncio.sleep(0.2 * (attempt + 1))
 
 
 def _pool_options(settings: Settings, url: URL) -> dict[str, Any]:
