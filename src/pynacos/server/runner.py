@@ -7,17 +7,21 @@ answer, so a stop at any moment (even kill -9) loses nothing that a client was t
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import signal
 import socket
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
+from uvicorn.config import LifespanType
 
 from pynacos.server.app import NacosApp, create_app
 from pynacos.server.connection_limits import LimitedHttpToolsProtocol, QuietParserErrors
+from pynacos.server.console.port import ConsoleListener
 from pynacos.server.settings import Settings
 
 log = logging.getLogger("pynacos.server")
@@ -57,11 +61,22 @@ def run(settings: Settings, warnings: list[str], reload_settings: Callable[[], S
     tune_garbage_collector()
     announce(settings, warnings)
     app = create_app(settings, reload_settings)
-    config = uvicorn.Config(
+    config = http_config(app, settings, settings.port, "on")
+    log.info("pynacos listening on http://%s:%d%s", settings.listen_address, settings.port, settings.context_path)
+    server = Server(config, app)
+    _exit_quietly_after_shutdown()
+    server.run()
+    if not server.started or server.grpc_failed or server.console_failed:
+        raise SystemExit(3)
+
+
+def http_config(app: Callable[..., Any], settings: Settings, port: int, lifespan: LifespanType) -> uvicorn.Config:
+    """One listener's settings; the main and the console port get the same limits and timeouts."""
+    return uvicorn.Config(
         app,
         host=settings.listen_address,
-        port=settings.port,
-        lifespan="on",
+        port=port,
+        lifespan=lifespan,
         access_log=False,
         log_config=None,
         log_level=settings.log_level,
@@ -70,12 +85,6 @@ def run(settings: Settings, warnings: list[str], reload_settings: Callable[[], S
         http=LimitedHttpToolsProtocol,
         proxy_headers=False,  # uvicorn would believe X-Forwarded-For from loopback; the router decides instead
     )
-    log.info("pynacos listening on http://%s:%d%s", settings.listen_address, settings.port, settings.context_path)
-    server = Server(config, app)
-    _exit_quietly_after_shutdown()
-    server.run()
-    if not server.started or server.grpc_failed:
-        raise SystemExit(3)
 
 
 def _exit_quietly_after_shutdown() -> None:
@@ -98,6 +107,9 @@ class Server(uvicorn.Server):
         super().__init__(config)
         self.nacos = app
         self.grpc_failed = False
+        self.console_failed = False
+        self.console: uvicorn.Server | None = None
+        self._console_ticks: asyncio.Task[None] | None = None
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         """The gRPC port opens in the same loop once the app has started (grpc.aio belongs to its loop)."""
@@ -110,7 +122,39 @@ class Server(uvicorn.Server):
             log.error("start-up failed: the gRPC port could not be opened: %s", exc)
             self.grpc_failed = True
             self.should_exit = True
+            return
+        if self.nacos.settings.console_port is not None:
+            await self._start_console(self.nacos.settings.console_port)
+
+    async def _start_console(self, port: int) -> None:
+        """The console port (`nacos.console.port`) listens in this loop with its own router over the same app;
+        it runs no lifespan (this server's starts and stops the app) and no signal handling (this server's
+        shutdown stops it). Its tick loop keeps its Date header current."""
+        s = self.nacos.settings
+        config = http_config(ConsoleListener(self.nacos.console_router()), s, port, "off")
+        config.load()
+        console = uvicorn.Server(config)
+        console.lifespan = config.lifespan_class(config)
+        try:
+            await console.startup()
+        except SystemExit:  # uvicorn's answer to a port it cannot bind, after logging why
+            log.error("start-up failed: the console port %d (nacos.console.port) could not be opened", port)
+            self.console_failed = True
+            self.should_exit = True
+            return
+        self.console = console
+        self._console_ticks = asyncio.create_task(console.main_loop())
+        log.info("web console on http://%s:%d%s/", s.listen_address, port, s.console_context_path)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.nacos.hub.release_all()
+        await self._stop_console()
         await super().shutdown(sockets)
+
+    async def _stop_console(self) -> None:
+        if self.console is None:
+            return
+        self.console.should_exit = True
+        if self._console_ticks is not None:
+            await self._console_ticks
+        await self.console.shutdown()
