@@ -230,6 +230,9 @@ VALID: dict[str, list[str]] = {
     "resource": ["dev:*:*", ":*:*"],
     "action": ["r", "w", "rw", "x"],
     "language": ["zh-CN", "en-US"],
+    "targetNamespaceId": ["dev", "public", "missing"],
+    "keyword": ["127", ""],
+    "srcUser": ["u1"],
 }
 
 #: what a route of each family needs (present, mostly valid, in every example)
@@ -282,6 +285,8 @@ FAMILY_NAMES: dict[str, list[str]] = {
         "Listening-Configs",
         "ip",
         "all",
+        "targetNamespaceId",
+        "configDetail",
     ],
     "naming": [
         "serviceName",
@@ -320,13 +325,16 @@ FAMILY_NAMES: dict[str, list[str]] = {
         "checkNamespaceIdExist",
     ],
     "auth": ["newPassword", "role", "resource", "action", "search"],
-    "ops": ["language", "onlyStatus"],
+    "ops": ["language", "onlyStatus", "keyword"],
 }
 #: names a particular route needs besides its family's
 ROUTE_CORE: dict[tuple[str, str], list[str]] = {
     LISTENER: ["Listening-Configs"],
     ("GET", "/v1/cs/listener"): ["ip"],
     ("GET", "/v1/ns/instance/statuses"): ["key"],
+    ("POST", "/v3/console/cs/config/clone"): ["targetNamespaceId"],
+    ("GET", "/v3/console/cs/config/listener/ip"): ["ip"],
+    ("GET", "/v3/console/core/cluster/nodes"): ["keyword"],
 }
 #: headers a particular route reads (sent more often there)
 ROUTE_HEADERS: dict[tuple[str, str], list[bytes]] = {
@@ -334,6 +342,7 @@ ROUTE_HEADERS: dict[tuple[str, str], list[bytes]] = {
     ("POST", "/v1/cs/configs"): [b"casmd5", b"betaips"],
     ("POST", "/v2/cs/config"): [b"casmd5", b"betaips"],
     ("POST", "/v3/admin/cs/config"): [b"casmd5", b"betaips"],
+    ("POST", "/v3/console/cs/config"): [b"casmd5", b"betaips"],
 }
 #: auth-off servers also turn off the Nacos 3.x admin and console scopes, so their handlers are fuzzed too
 OPEN_SCOPES = {"auth_admin_enabled": False, "auth_console_enabled": False}
@@ -968,7 +977,7 @@ def _where(text: str) -> str:
 def _allowed_5xx(request: Request, answer: Answer) -> bool:
     if answer.status == 503 and b"starting" in answer.body:
         return True
-    publishes = ("/v1/cs/configs", "/v2/cs/config", "/v3/admin/cs/config")
+    publishes = ("/v1/cs/configs", "/v2/cs/config", "/v3/admin/cs/config", "/v3/console/cs/config")
     if answer.status == 500 and request.method == "POST" and request.path in publishes:
         if answer.body == CAS_V1:  # Nacos answers a CAS conflict with 500 (errors.CasConflict)
             return True
@@ -1107,6 +1116,8 @@ def test_the_route_table_and_its_names_were_discovered() -> None:
     assert {family(p) for _, p, _ in ROUTES} == set(FAMILY_NAMES)
     assert {"dataId", "group", "content", "tenant"} <= set(READS[("POST", "/v1/cs/configs")])
     assert {"serviceName", "ip", "port", "metadata"} <= set(READS[("POST", "/v1/ns/instance")])
+    assert {"customNamespaceId", "namespaceName"} <= set(READS[("POST", "/v3/console/core/namespace")])
+    assert {"targetNamespaceId", "policy"} <= set(READS[("POST", "/v3/console/cs/config/clone")])
 
 
 # ---------------------------------------------------------------------------------------------------
