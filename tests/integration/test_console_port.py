@@ -8,6 +8,7 @@ clean stop with two listeners is checked too.
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,3 +81,14 @@ def test_both_ports_stop_cleanly(server: ServerProcess, console: httpx.Client) -
     assert server.stop() == 0
     with pytest.raises(httpx.TransportError):
         console.get("/")
+
+
+def test_a_console_port_in_use_stops_start_up(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = ServerProcess(tmp_path / "home", {"nacos.console.port": str(port)})
+        with pytest.raises(RuntimeError, match="server exited with 3"):
+            process.start()
+    assert "the console port" in process.log() and "could not be opened" in process.log()

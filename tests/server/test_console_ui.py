@@ -21,7 +21,7 @@ from pynacos.server.app import NacosApp
 from pynacos.server.auth.failures import RecentFailures
 from pynacos.server.auth.throttle import MAX_PER_IP, MAX_PER_USER_AND_IP, USER_UNDER_ATTACK, WINDOW, LoginThrottle
 from pynacos.server.console import insight, ui
-from pynacos.server.settings import Settings
+from pynacos.server.settings import Settings, SettingsError, check_startup
 from tests.conftest import asgi_client, started
 from tests.server.auth.conftest import ADMIN_PASSWORD, KEY, USER_PASSWORD, login
 from tests.server.support import create_namespace, publish
@@ -475,3 +475,10 @@ def test_index_links_are_rewritten_only_for_known_assets() -> None:
         "console-ui/app.js?v=1",
         "/x/console-ui/app.js",
     ]
+
+
+@pytest.mark.parametrize("port", [8848, 9848, 0, 70000])
+def test_a_console_port_must_be_a_port_of_its_own(tmp_path: Path, port: int) -> None:
+    with pytest.raises(SettingsError, match="nacos.console.port"):
+        check_startup(Settings(home=str(tmp_path), console_port=port))
+    check_startup(Settings(home=str(tmp_path), console_port=8080))
