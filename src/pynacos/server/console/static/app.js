@@ -188,8 +188,9 @@ function parseHash() {
 async function route() {
   if (!shell || !document.body.contains(shell.main)) return;
   const { path, params } = parseHash();
+  const section = path.startsWith("config") ? "configs" : path === "service" ? "services" : path;
   for (const a of shell.nav.querySelectorAll("a")) {
-    a.classList.toggle("active", `#/${path}`.startsWith(a.getAttribute("data-nav")));
+    a.classList.toggle("active", a.getAttribute("data-nav") === `#/${section}`);
   }
   const page = ROUTES[path];
   const main = clear(shell.main);
