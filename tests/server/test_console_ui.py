@@ -21,6 +21,7 @@ from pynacos.server.app import NacosApp
 from pynacos.server.auth.failures import RecentFailures
 from pynacos.server.auth.throttle import MAX_PER_IP, MAX_PER_USER_AND_IP, USER_UNDER_ATTACK, WINDOW, LoginThrottle
 from pynacos.server.console import insight, ui
+from pynacos.server.console.port import ConsoleListener
 from pynacos.server.settings import Settings, SettingsError, check_startup
 from tests.conftest import asgi_client, started
 from tests.server.auth.conftest import ADMIN_PASSWORD, KEY, USER_PASSWORD, login
@@ -482,3 +483,28 @@ def test_a_console_port_must_be_a_port_of_its_own(tmp_path: Path, port: int) -> 
     with pytest.raises(SettingsError, match="nacos.console.port"):
         check_startup(Settings(home=str(tmp_path), console_port=port))
     check_startup(Settings(home=str(tmp_path), console_port=8080))
+
+
+async def test_the_console_router_serves_only_the_console_under_its_context_path(static: Path, tmp_path: Path) -> None:
+    settings = Settings(home=str(tmp_path), console_port=18080, console_context_path="/console")
+    async for client in client_for(settings):
+        app: NacosApp = client.app  # type: ignore[attr-defined]
+        router = app.console_router()
+        paths = {entry.path for entry in router.routes()}
+        assert {"/", "/index.html", "/console-ui/app.js", HEALTH, "/v3/auth/user/login"} <= paths
+        assert {"/v1/console/server/state", "/v1/console/health/readiness", "/v2/console/health/liveness"} <= paths
+        assert not [
+            p
+            for p in paths
+            if not p.startswith(("/v3/console/", "/v3/auth/", "/console-ui/", "/v1/console/", "/v2/console/"))
+            and p not in ("/", "/index.html")
+        ]
+        assert {entry.path for entry in router.routes()} <= {entry.path for entry in app.routes}
+        transport = httpx.ASGITransport(app=ConsoleListener(router))
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as console:
+            assert (await console.get("/console/")).headers["content-security-policy"] == CSP
+            assert (await console.get("/console/v1/console/server/state")).status_code == 200
+            assert (
+                await console.get("/console/v1/cs/configs", params={"dataId": "a", "group": "G"})
+            ).status_code == 404
+            assert (await console.get("/")).status_code == 404  # outside its context path
