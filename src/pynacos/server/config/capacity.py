@@ -80,8 +80,10 @@ def parse_limits(given: dict[str, str | None]) -> dict[str, int]:
         if raw is None or not raw.strip():
             continue
         text = raw.strip()
-        if not text.isascii() or not text.isdigit() or int(text) > JAVA_INT_MAX:
-            raise BadRequest(f"parameter '{parameter}' must be a whole number from 0 to {JAVA_INT_MAX}, not '{raw}'")
+        if not text.isascii() or not text.isdigit() or len(text) > 10 or int(text) > JAVA_INT_MAX:
+            raise BadRequest(
+                f"parameter '{parameter}' must be a whole number from 0 to {JAVA_INT_MAX}, not '{raw[:64]}'"
+            )
         limits[column] = int(text)
     return limits
 
