@@ -72,8 +72,8 @@ COMMON_HEADERS = [
 
 class OwnSecurityHeaders(Response):
     """A response that carries its own, stricter Content-Security-Policy and nosniff (the web console's pages):
-    the router adds COMMON_HEADERS to every other response only, so a browser gets one CSP, not two (two
-    policies both apply, and the looser one would look like the one in force)."""
+    the router adds COMMON_HEADERS to every other response only, so one CSP is sent, not two (a browser would
+    enforce both, but whoever checks the headers would have to work out which one wins)."""
 
 
 @dataclass(frozen=True)
