@@ -109,9 +109,13 @@ def settings_doc() -> None:
 )
 @click.option("--username", default=None, help="Also try one login with these credentials.")
 @click.option("--password", default=None, envvar="NACOS_PASSWORD", help="(or NACOS_PASSWORD)")
-def doctor(home: str | None, server_url: str | None, username: str | None, password: str | None) -> None:
+@click.option(
+    "--cluster", is_flag=True, help="Also ask every member of --server's cluster (members down, identity, secret)."
+)
+def doctor(home: str | None, server_url: str | None, username: str | None, password: str | None, cluster: bool) -> None:
     """Explain auth problems (secret, identity, TTL, risky switches, login, clock skew) and their fixes."""
     from pynacos.cli.doctor import check_server, check_settings
+    from pynacos.cli.doctor_cluster import check_cluster
 
     if home is None and server_url is None:
         raise click.UsageError("give --home DIR, --server URL, or both")
@@ -119,12 +123,37 @@ def doctor(home: str | None, server_url: str | None, username: str | None, passw
         findings = check_settings(home) if home else []
     try:
         findings += check_server(server_url, username, password) if server_url else []
+        if cluster:
+            if server_url is None:
+                raise click.UsageError("--cluster needs --server (any member of the cluster)")
+            findings += check_cluster(server_url, username, password)
     except servers.BadAddress as exc:
         raise click.UsageError(str(exc)) from None
     for finding in findings:
         click.echo(finding.line())
     if any(f.level == "problem" for f in findings):
         raise SystemExit(1)
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@click.option("--home", type=click.Path(file_okay=False), default=".", show_default=True)
+def db_upgrade(home: str) -> None:
+    """Create the tables the configured database lacks (never altering existing ones), and say what was done."""
+    with _needs_server_extra("db upgrade"):
+        from pynacos.cli.db import upgrade
+        from pynacos.server.settings import SettingsError
+
+        try:
+            lines = upgrade(home)
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
+    for line in lines:
+        click.echo(line)
 
 
 @main.group()
