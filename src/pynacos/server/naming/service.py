@@ -12,6 +12,15 @@ instance is only ever removed for its own owner (another client re-registering t
 Every change a subscriber could see (instances added, removed, re-weighted, enabled, turned
 healthy or unhealthy; service threshold or metadata) calls the `on_change` callbacks with the
 service key, synchronously and without awaiting, so UDP push (naming/udp.py) can schedule a push.
+
+Cluster mode (cluster/distro.py) adds two things, unused standalone:
+- Instances another node originates are held here under the owner `node:<its address>` (`replicate`):
+  a local client's instance at the same address wins over them, and the first node to claim an address
+  keeps it until it lets go, so two nodes claiming one address do not take it from each other for ever.
+- After every durable write (persistent instance, health, override, cluster, service) the `on_stored`
+  callbacks get the service key, and `reload(key)` / `reload_all()` take back what another node stored.
+  `_written` remembers the sequence number of the last local write per service, so a reload that read
+  the database before a local write committed does not undo it in memory.
 """
 
 from __future__ import annotations
@@ -54,6 +63,8 @@ CHECKED_BY_DEFAULT = ClusterConfig()
 UNCHECKED = ClusterConfig(HealthChecker("NONE"))
 log = logging.getLogger("pynacos.naming")
 ChangeCallback = Callable[[ServiceKey], None]
+#: the owner prefix of instances another node originates (cluster/distro.py)
+REPLICA = "node:"
 
 
 def monotonic_ms() -> float:
@@ -86,6 +97,11 @@ class NamingService:
         self.on_change: list[ChangeCallback] = []
         self._owned: dict[str, set[ServiceKey]] = {}
         self._lock = asyncio.Lock()
+        #: told the service key after a durable write committed (cluster mode tells the other nodes)
+        self.on_stored: list[ChangeCallback] = []
+        self._writes = 0
+        self._written: dict[ServiceKey, int] = {}
+        self._reloading = asyncio.Lock()
 
     def _changed(self, key: ServiceKey) -> None:
         """Tell the callbacks; one failing callback must not fail the write that caused it."""
@@ -94,6 +110,16 @@ class NamingService:
                 callback(key)
             except Exception:
                 log.exception("change callback failed for %s", key.grouped)
+
+    def _stored(self, key: ServiceKey) -> None:
+        """A durable write of `key` committed (called under the write lock, before memory changes)."""
+        self._writes += 1
+        self._written[key] = self._writes
+        for callback in self.on_stored:
+            try:
+                callback(key)
+            except Exception:
+                log.exception("stored callback failed for %s", key.grouped)
 
     async def load(self) -> None:
         self.switches.load(await self.store.load_switches())
@@ -118,6 +144,7 @@ class NamingService:
             instance.last_beat = self.clock()
             if not instance.ephemeral:
                 await self.store.save_instance(key, instance, service)
+                self._stored(key)
             self.services[key] = service
             service.instances[instance.address] = instance
             service.last_update = self.clock()
@@ -133,6 +160,7 @@ class NamingService:
             address = f"{ip}:{port}:{instance.cluster}"
             if not ephemeral:
                 await self.store.delete_instance(key, ip, port, address)
+                self._stored(key)
             del service.instances[(ip, port, ephemeral)]
             service.overrides.pop(address, None)  # a later instance at this address starts afresh, as in Nacos
             service.last_update = self.clock()
@@ -141,19 +169,47 @@ class NamingService:
     async def publish(self, key: ServiceKey, owner: str, instances: list[Instance]) -> None:
         """A gRPC connection's ephemeral instances in one service become `instances` (none: all removed)."""
         async with self._lock:
+            changed = self._replace_owned(key, owner, instances)
+        if changed:
+            self._changed(key)
+
+    def _replace_owned(self, key: ServiceKey, owner: str, instances: list[Instance]) -> bool:
+        """`owner`'s instances in the service become `instances`; True when subscribers must be told."""
+        service = self.services.get(key)
+        if instances and service is not None and not service.ephemeral:
+            raise NamingConflict(_flag_conflict(key, False))
+        if service is None and not instances:
+            return False
+        if service is None:
+            service = self.services[key] = Service(key, ephemeral=True)
+        dropped = _drop_owned(service, owner, keep={i.address for i in instances})
+        self._add_owned(service, owner, instances)
+        if not (dropped or instances):
+            return False
+        service.last_update = self.clock()
+        return True
+
+    async def replicate(self, key: ServiceKey, owner: str, instances: list[Instance]) -> bool:
+        """Another node's instances in one service (`owner` = `node:<address>`), as `publish` but: an address
+        a local client or another node already holds stays theirs, and nothing happens (nobody is told) when
+        the owner already holds exactly these. True when something changed."""
+        for instance in instances:
+            instance.instance_id = instance.instance_id or simple_instance_id(key, instance)
+        async with self._lock:
             service = self.services.get(key)
-            if instances and service is not None and not service.ephemeral:
-                raise NamingConflict(_flag_conflict(key, False))
-            if service is None and not instances:
-                return
-            if service is None:
-                service = self.services[key] = Service(key, ephemeral=True)
-            dropped = _drop_owned(service, owner, keep={i.address for i in instances})
-            self._add_owned(service, owner, instances)
-            if not (dropped or instances):
-                return
-            service.last_update = self.clock()
-        self._changed(key)
+            if service is not None:
+                instances = [i for i in instances if _free_for(service, i.address, owner)]
+                held = [i for i in service.instances.values() if i.owner == owner]
+                if _same_instances(held, instances):
+                    return False
+            changed = self._replace_owned(key, owner, instances)
+        if changed:
+            self._changed(key)
+        return changed
+
+    def owned_services(self, owner: str) -> set[ServiceKey]:
+        """The services `owner` holds instances in."""
+        return set(self._owned.get(owner, ()))
 
     def _add_owned(self, service: Service, owner: str, instances: list[Instance]) -> None:
         for instance in instances:
@@ -209,6 +265,7 @@ class NamingService:
                 return
             if not service.ephemeral:
                 await self.store.save_overrides(service.key, overrides)
+                self._stored(service.key)
             service.overrides.update(overrides)
             service.last_update = self.clock()
         self._changed(service.key)
@@ -334,6 +391,7 @@ class NamingService:
             if instance is None or instance.healthy == healthy:
                 return
             await self.store.save_health(key, ip, port, healthy)
+            self._stored(key)
             instance.healthy = healthy
         self._changed(key)
 
@@ -351,6 +409,7 @@ class NamingService:
             if service is None:
                 raise NamingError(f"service not found:{key.grouped}")
             await self.store.save_cluster(service, cluster, config)
+            self._stored(key)
             service.clusters[cluster] = config
             service.last_update = self.clock()
 
@@ -413,8 +472,45 @@ class NamingService:
                 service = self.services.get(key)
                 if service is not None and not service.instances:
                     await self.store.delete_service(key)
+                    self._stored(key)
                     del self.services[key]
         return gone
+
+    # -- what other nodes stored (cluster mode) -------------------------------------------------
+
+    async def reload(self, key: ServiceKey) -> bool:
+        """Take one service's durable state back from the database (another node wrote it); True when
+        subscribers were told. Reloads run one at a time, so an older read never lands after a newer one."""
+        async with self._reloading:
+            since = self._writes
+            stored = await self.store.load_service(key)
+            return bool(await self._merge({key: stored}, since))
+
+    async def reload_all(self) -> list[ServiceKey]:
+        """Every service's durable state and the switches, from the database (the periodic repair)."""
+        async with self._reloading:
+            since = self._writes
+            stored = {service.key: service for service in await self.store.load()}
+            switches = await self.store.load_switches()
+            before = replace(self.switches)
+            self.switches.load(switches)
+            if self.switches != before:
+                for callback in self.on_switch:
+                    callback()
+            keys = stored.keys() | self.services.keys()
+            return await self._merge({key: stored.get(key) for key in keys}, since)
+
+    async def _merge(self, stored: dict[ServiceKey, Service | None], since: int) -> list[ServiceKey]:
+        """Apply what was read; a service written here after the read (`_written`) keeps its memory."""
+        changed: list[ServiceKey] = []
+        async with self._lock:
+            now = self.clock()
+            for key, durable in stored.items():
+                if self._written.get(key, 0) <= since and _merge_durable(self.services, key, durable, now):
+                    changed.append(key)
+        for key in changed:
+            self._changed(key)
+        return changed
 
     # -- services ----------------------------------------------------------------------------
 
@@ -425,6 +521,7 @@ class NamingService:
             service.has_metadata = True
             service.last_update = self.clock()
             await self.store.save_service(service)
+            self._stored(service.key)
             self.services[service.key] = service
         self._changed(service.key)
 
@@ -444,6 +541,7 @@ class NamingService:
                 last_update=self.clock(),
             )
             await self.store.save_service(updated)  # stored first: a storage error leaves memory as it was
+            self._stored(key)
             service.protect_threshold, service.metadata, service.selector = threshold, metadata, selector
             service.has_metadata, service.last_update = True, updated.last_update
         self._changed(key)
@@ -458,6 +556,7 @@ class NamingService:
                     f"Service {key.grouped} is not empty, can't be delete. Please unregister instance first"
                 )
             await self.store.delete_service(key)
+            self._stored(key)
             del self.services[key]
 
     def service_names(self, namespace: str, group: str) -> list[str]:
@@ -534,3 +633,80 @@ def _flag_conflict(key: ServiceKey, service_ephemeral: bool) -> str:
         f"errCode: 400, errMsg: Current service {key.grouped} is persistent service, "
         "can't register ephemeral instance. "
     )
+
+
+def _free_for(service: Service, address: tuple[str, int, bool], owner: str) -> bool:
+    """Whether a replica owner may hold `address`: nobody holds it yet, or the owner itself does."""
+    holder = service.instances.get(address)
+    return holder is None or holder.owner == owner
+
+
+def _shown_fields(instance: Instance) -> tuple[Any, ...]:
+    """What subscribers see of an instance (not its beat time or owner)."""
+    metadata = tuple(sorted(instance.metadata.items()))
+    return (
+        instance.ip,
+        instance.port,
+        instance.cluster,
+        instance.weight,
+        instance.healthy,
+        instance.enabled,
+        instance.ephemeral,
+        metadata,
+        instance.instance_id,
+    )
+
+
+def _same_instances(held: Iterable[Instance], wanted: Iterable[Instance]) -> bool:
+    return sorted(map(_shown_fields, held)) == sorted(map(_shown_fields, wanted))
+
+
+def _durable_view(service: Service) -> tuple[Any, ...]:
+    """The part of a service the database holds, comparable with ==."""
+    persistent = sorted(_shown_fields(i) for i in service.instances.values() if not i.ephemeral)
+    return (
+        service.ephemeral,
+        service.has_metadata,
+        service.protect_threshold,
+        service.metadata,
+        service.selector,
+        service.clusters,
+        persistent,
+        service.overrides if not service.ephemeral else None,
+    )
+
+
+def _merge_durable(services: dict[ServiceKey, Service], key: ServiceKey, durable: Service | None, now: float) -> bool:
+    """Memory takes the database's durable state of one service; ephemeral instances (and an ephemeral
+    service's overrides, which live in memory only) stay. True when anything a client sees changed."""
+    current = services.get(key)
+    if current is None:
+        if durable is None:
+            return False
+        durable.last_update = now
+        for instance in durable.instances.values():
+            instance.last_beat = now
+        services[key] = durable
+        return True
+    before = _durable_view(current)
+    had_durable_state = current.has_metadata or any(not i.ephemeral for i in current.instances.values())
+    replica = durable or Service(key, ephemeral=current.ephemeral)
+    kept = {a: i for a, i in current.instances.items() if i.ephemeral}
+    if not kept:
+        current.ephemeral = replica.ephemeral
+    for address, instance in replica.instances.items():
+        old = current.instances.get(address)
+        instance.last_beat = old.last_beat if old is not None else now
+        kept[address] = instance
+    current.instances = kept
+    current.has_metadata, current.protect_threshold = replica.has_metadata, replica.protect_threshold
+    current.metadata, current.selector, current.clusters = replica.metadata, replica.selector, replica.clusters
+    if not current.ephemeral:
+        current.overrides = replica.overrides
+    if durable is None and had_durable_state and not current.instances:
+        del services[key]  # deleted on another node
+        return True
+    if _durable_view(current) == before:
+        return False
+    current.last_update = now
+    return True

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Row, Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pynacos.server.naming.models import ClusterConfig, HealthChecker, Instance, Override, Service, ServiceKey
@@ -29,19 +30,12 @@ class NamingStore:
     async def load(self) -> list[Service]:
         """Every stored service with its persistent instances."""
         async with self.engine.connect() as conn:
-            services = {_key(r): _service(r) for r in (await conn.execute(select(naming_services))).all()}
-            for row in (await conn.execute(select(persistent_instances))).all():
-                service = services.setdefault(_key(row), Service(_key(row), ephemeral=False))
-                instance = _instance(row)
-                service.instances[instance.address] = instance
-            for row in (await conn.execute(select(naming_clusters))).all():
-                if _key(row) in services:
-                    services[_key(row)].clusters[row.cluster_name] = _cluster(row.config)
-            for row in (await conn.execute(select(naming_overrides))).all():
-                if _key(row) in services:
-                    override = Override(row.enabled, row.weight, json.loads(row.metadata))
-                    services[_key(row)].overrides[row.address] = override
-        return list(services.values())
+            return list((await _services(conn, None)).values())
+
+    async def load_service(self, key: ServiceKey) -> Service | None:
+        """One stored service with its persistent instances (cluster mode: another node wrote it)."""
+        async with self.engine.connect() as conn:
+            return (await _services(conn, _hash(*key))).get(key)
 
     async def load_switches(self) -> dict[str, str]:
         async with self.engine.connect() as conn:
@@ -129,6 +123,30 @@ class NamingStore:
             await conn.execute(delete(persistent_instances).where(where))
             gone = naming_overrides.c.override_hash == _hash(*key, address)
             await conn.execute(delete(naming_overrides).where(gone))
+
+
+async def _services(conn: AsyncConnection, service_hash: str | None) -> dict[ServiceKey, Service]:
+    """Stored services (all, or the one of `service_hash`) with their instances, clusters and overrides."""
+
+    async def rows(table: Table) -> Sequence[Row[Any]]:
+        query = select(table)
+        if service_hash is not None:
+            query = query.where(table.c.service_hash == service_hash)
+        return (await conn.execute(query)).all()
+
+    services = {_key(r): _service(r) for r in await rows(naming_services)}
+    for row in await rows(persistent_instances):
+        service = services.setdefault(_key(row), Service(_key(row), ephemeral=False))
+        instance = _instance(row)
+        service.instances[instance.address] = instance
+    for row in await rows(naming_clusters):
+        if _key(row) in services:
+            services[_key(row)].clusters[row.cluster_name] = _cluster(row.config)
+    for row in await rows(naming_overrides):
+        if _key(row) in services:
+            override = Override(row.enabled, row.weight, json.loads(row.metadata))
+            services[_key(row)].overrides[row.address] = override
+    return services
 
 
 async def _write_service(conn: AsyncConnection, service: Service) -> None:
