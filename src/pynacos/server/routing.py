@@ -89,6 +89,8 @@ class Route:
     before_ready: bool = False
     #: what the `{name}` last segment of a variable route may be (matched whole)
     variable: str = PATH_VARIABLE
+    #: a GET that changes state (Nacos 2.x's loader resets): the cross-site rules treat it as a write
+    get_changes_state: bool = False
 
     def __post_init__(self) -> None:
         """A route without a known policy must stop start-up, not be served (security.md §2.1)."""
@@ -106,8 +108,10 @@ def route(
     style: Style = "v1",
     before_ready: bool = False,
     variable: str = PATH_VARIABLE,
+    get_changes_state: bool = False,
 ) -> Route:
-    return Route(path, frozenset(methods.split(",")), handler, policy, style, before_ready, variable)
+    methods_set = frozenset(methods.split(","))
+    return Route(path, methods_set, handler, policy, style, before_ready, variable, get_changes_state)
 
 
 @dataclass(frozen=True)
@@ -281,7 +285,8 @@ class Router:
         self, entry: Route, call: Call, body: LimitedReceive, variables: list[tuple[str, str]]
     ) -> Response:
         try:
-            self.cross_site.check(call.method, call.headers, call.http_request.scope["scheme"])
+            method = "POST" if entry.get_changes_state else call.method
+            self.cross_site.check(method, call.headers, call.http_request.scope["scheme"])
             body.check_declared()
             if not entry.before_ready and not self.is_ready():
                 raise Unavailable("server is starting, data not loaded yet")

@@ -224,6 +224,20 @@ async def test_item_5_auth_off_refuses_cross_site_writes_and_foreign_hosts(tmp_p
         await app.stop()
 
 
+async def test_item_5_a_get_that_changes_state_is_checked_as_a_write(tmp_path: Path) -> None:
+    """Nacos 2.x's loader resets are GETs: with auth off a page elsewhere could make every client reconnect."""
+    app = await started(Settings(home=str(tmp_path)))
+    async with asgi_client(app) as client:
+        for path in ("/v2/core/loader/reloadCurrent", "/v2/core/loader/smartReloadCluster"):
+            refused = await client.get(path, params={"count": "0"}, headers={"Sec-Fetch-Site": "cross-site"})
+            assert refused.status_code == 403 and "cross-site" in refused.text, path
+            foreign = await client.get(path, params={"count": "0"}, headers={"Origin": "http://evil.example"})
+            assert foreign.status_code == 403, path
+        plain_read = await client.get("/v2/core/loader/current", headers={"Sec-Fetch-Site": "cross-site"})
+        assert plain_read.status_code == 200  # a read stays open to links from elsewhere
+    await app.stop()
+
+
 # --------------------------------------------------------------------------------------------- item 7: client address
 
 

@@ -80,9 +80,9 @@ class LoaderRoutes:
             route(f"{V3}/reloadClient", "POST", self.reload_client_v3, write_v3, "v2"),
             route(f"{V3}/smartReloadCluster", "POST", self.smart_reload_v3, write_v3, "v2"),
             route(f"{V3}/cluster", "GET", self.cluster_v3, read_v3, "v2"),
-            route(f"{V2}/reloadCurrent", "GET", self.reload_current_v2, write_v2),
-            route(f"{V2}/reloadClient", "GET", self.reload_client_v2, write_v2),
-            route(f"{V2}/smartReloadCluster", "GET", self.smart_reload_v2, write_v2),
+            route(f"{V2}/reloadCurrent", "GET", self.reload_current_v2, write_v2, get_changes_state=True),
+            route(f"{V2}/reloadClient", "GET", self.reload_client_v2, write_v2, get_changes_state=True),
+            route(f"{V2}/smartReloadCluster", "GET", self.smart_reload_v2, write_v2, get_changes_state=True),
             route(f"{V2}/cluster", "GET", self.cluster_v2, read_v2),
         ]
 
