@@ -54,12 +54,12 @@ function middle(a, b, start, endA, endB) {
       out.push({ op: "same", a: start + i + 1, b: start + j + 1, text: a[start + i] });
       i++;
       j++;
-    } else if (j < m && (i === n || lcs[i][j + 1] >= lcs[i + 1][j])) {
-      out.push({ op: "add", a: null, b: start + j + 1, text: b[start + j] });
-      j++;
-    } else {
+    } else if (i < n && (j === m || lcs[i + 1][j] >= lcs[i][j + 1])) {
       out.push({ op: "del", a: start + i + 1, b: null, text: a[start + i] });
       i++;
+    } else {
+      out.push({ op: "add", a: null, b: start + j + 1, text: b[start + j] });
+      j++;
     }
   }
   return out;

@@ -40,7 +40,7 @@ function drawEditor(root, ctx, original, creating, flash = "") {
     betaIps: input("betaIps", "", { id: "cfg-beta-ips", placeholder: "optional: 10.0.0.1,10.0.0.2" }),
   };
   f.type.id = "cfg-type";
-  const content = h("textarea", { id: "cfg-content", name: "content", spellcheck: "false", rows: 18 });
+  const content = h("textarea", { id: "cfg-content", name: "content", spellcheck: "false", rows: 14 });
   content.value = original.content || "";
   const status = h("div", { class: "validation", id: "cfg-validation", "aria-live": "polite" });
   const check = () => {

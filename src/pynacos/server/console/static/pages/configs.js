@@ -122,10 +122,9 @@ function importDialog(ns, ctx) {
       }
       const data = new FormData();
       data.append("file", file.files[0]);
-      data.append("namespaceId", ns);
-      data.append("policy", policy.value);
-      const result = await ctx.run(out, () => request("POST", "v3/console/cs/config/import",
-        { multipart: data, need: need("w", configResource(ns, "", "")) }));
+      const result = await ctx.run(out, () => request("POST", "v3/console/cs/config/import", {
+        query: { namespaceId: ns, policy: policy.value }, multipart: data, need: need("w", configResource(ns, "", "")),
+      }));
       if (result !== undefined) say(out, "ok", `Imported ${result.succCount ?? 0}, skipped ${result.skipCount ?? 0}.`);
     }, "primary"],
   ]);

@@ -5,6 +5,19 @@ import { get } from "../api.js";
 import { button, clear, h, table, time } from "../dom.js";
 
 const LABEL = { ok: "ok", warn: "warning", fail: "problem" };
+/** The server's reasons are Nacos's terse texts; say what each usually means. */
+const MEANING = {
+  "user not found!": "wrong user name or password",
+  "token expired!": "an expired token",
+  "token invalid!": "an invalid or revoked token",
+  "Invalid signature": "a token signed with another key (do the nodes share the secret key?)",
+  "authorization failed!": "a permission the user does not have",
+};
+
+function reason(text) {
+  const meaning = MEANING[text];
+  return meaning ? h("span", {}, meaning, h("small", { class: "raw" }, ` (${text})`)) : text;
+}
 
 export async function render(root, params, ctx) {
   const msg = h("div", { class: "msg" });
@@ -27,7 +40,7 @@ export async function render(root, params, ctx) {
       ], checks, "No checks reported.")),
     h("section", { id: "health-failures" }, h("h2", {}, "Recent auth failures"),
       table([
-        { title: "Reason", cell: (f) => f.reason },
+        { title: "Cause", cell: (f) => reason(f.reason) },
         { title: "Client", cell: (f) => f.client },
         { title: "User", cell: (f) => f.user || "(none)" },
         { title: "Count", cell: (f) => String(f.count) },
