@@ -46,6 +46,7 @@ def test_every_route_has_an_explicit_policy_and_only_known_routes_are_public(app
                 entry.path in OPEN_ROUTES
                 or entry.path.startswith(("/v1/console/health", "/v2/console/health", "/v1/console/server/"))
                 or entry.path.startswith("/v3/admin/core/state")  # state, liveness, readiness: open in Nacos
+                or entry.path.startswith(("/v3/console/server/", "/v3/console/health/"))  # the same, for the console
                 or entry.path in ("/actuator/health", "/actuator/prometheus", "/v1/cs/health")
                 or entry.path in ("/", "/index.html")  # the web console's files (console/ui.py): no data in them
                 or entry.path.startswith("/console-ui/")
