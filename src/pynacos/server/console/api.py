@@ -22,8 +22,8 @@ Where 3.0.3 is not followed:
   the parameter and ignores it;
 - `/ns/instance/list` refuses a page below 1 (400 code 20002) as every other PageForm; 3.0.3 skips the check;
 - clone needs write on the target namespace (`<targetNamespaceId>:*:config/*`) and then read on every
-  source and write on every target config; 3.0.3's parser reads `namespaceId`, so it checks the public
-  namespace whatever the target;
+  source and write on every target config; 3.0.3's resource parser reads `namespaceId`, which this route
+  does not take, so it checks a namespace unrelated to the target (the public one unless `namespaceId` is sent);
 - `/health/readiness` answers 503 while data loads, as `/v2/console/health/readiness` (3.0.3: 500);
 - the admin handlers' own departures (config/http_v3.py, naming/http_v3.py, namespaces/http_v3.py
   docstrings) hold here too: listings show real times and ids, `GET /instance` needs read, and so on.
