@@ -25,6 +25,8 @@ Where 3.0.3 is not followed:
   source and write on every target config; 3.0.3's resource parser reads `namespaceId`, which this route
   does not take, so it checks a namespace unrelated to the target (the public one unless `namespaceId` is sent);
 - `/health/readiness` answers 503 while data loads, as `/v2/console/health/readiness` (3.0.3: 500);
+- `/server/state`'s `auth_enabled` is the console scope's switch; 3.0.3 merges the server module's value
+  (core or admin scope on) and the console's into one map, and which one wins depends on hash order;
 - the admin handlers' own departures (config/http_v3.py, naming/http_v3.py, namespaces/http_v3.py
   docstrings) hold here too: listings show real times and ids, `GET /instance` needs read, and so on.
 """
