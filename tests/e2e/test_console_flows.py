@@ -4,6 +4,7 @@ read-only user refused with a reason, tokens that stop working, and the auth hea
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -137,3 +138,88 @@ def test_auth_health_shows_a_wrong_password_from_another_client(admin: Console, 
     failures = page.locator("#health-failures")
     expect(failures).to_contain_text("intruder")
     expect(failures.locator("tr", has_text="intruder").first).to_contain_text("127.0.0.1")
+
+
+def test_admin_pages_namespaces_accounts_transfer_beta_and_instances(
+    admin: Console, server: ServerProcess, tmp_path: Path
+) -> None:
+    page = admin.page
+    token = create_admin(server.base)
+    key = {"dataId": "shared.yaml", "groupName": "DEFAULT_GROUP", "namespaceId": "public"}
+    call(server.base, "POST", "/v3/console/cs/config", token, data={**key, "content": "a: 1\n", "type": "yaml"})
+    service = {"serviceName": "billing", "groupName": "DEFAULT_GROUP", "ephemeral": "false"}
+    call(server.base, "POST", "/v3/console/ns/service", token, data=service)
+    call(server.base, "POST", "/v3/admin/ns/instance", token, data={**service, "ip": "10.0.0.9", "port": "80"})
+
+    admin.go("/namespaces")
+    page.click("text=Create namespace…")
+    page.fill(".modal input[name=id]", "qa")
+    page.fill(".modal input[name=name]", "QA")
+    page.click(".modal button:has-text('Create')")
+    expect(page.locator("table.grid")).to_contain_text("QA")
+    expect(page.locator("select[name=namespace] option[value=qa]")).to_have_count(1)
+
+    admin.go("/configs")
+    page.locator("tr", has_text="shared.yaml").locator("input[type=checkbox]").check()
+    with page.expect_download() as download:
+        page.click("text=Export selected")
+    exported = tmp_path / "export.zip"
+    download.value.save_as(exported)
+    page.click("text=Clone selected…")
+    page.select_option(".modal select[name=target]", "qa")
+    page.click(".modal button:has-text('Clone')")
+    expect(page.locator(".modal .msg")).to_contain_text("Cloned 1")
+    page.click(".modal button:has-text('Cancel')")
+    page.select_option("select[name=namespace]", "qa")
+    expect(page.locator("td.data-id")).to_have_text(["shared.yaml"])
+    page.click("text=Import…")
+    page.set_input_files(".modal input[type=file]", str(exported))
+    page.select_option(".modal select[name=policy]", "OVERWRITE")
+    page.click(".modal button:has-text('Import')")
+    expect(page.locator(".modal .msg")).to_contain_text("Imported 1")
+    page.click(".modal button:has-text('Cancel')")
+    page.select_option("select[name=namespace]", "public")
+
+    admin.go("/config/edit?dataId=shared.yaml&groupName=DEFAULT_GROUP&namespaceId=public")
+    page.fill("#cfg-content", "a: 2\n")
+    page.fill("#cfg-beta-ips", "10.9.9.9")
+    page.click("text=Review changes")
+    page.click("#cfg-review button.publish")
+    expect(page.locator("#cfg-beta")).to_contain_text("Served only to 10.9.9.9")
+    expect(page.locator("#cfg-content")).to_have_value("a: 1\n")  # the published content is untouched
+    page.click("#cfg-beta button:has-text('Stop the beta')")
+    page.click(".modal button:has-text('Stop beta')")
+    expect(page.locator("#cfg-beta")).to_be_empty()
+
+    admin.go("/users")
+    page.click("text=Create user…")
+    page.fill("#new-user-name", "carol")
+    page.fill("#new-user-password", "Carol-Passw0rd!")
+    page.click(".modal button:has-text('Create')")
+    expect(page.locator("table.grid")).to_contain_text("carol")
+    admin.go("/roles")
+    page.fill("#new-role", "qa-team")
+    page.fill("#new-role-user", "carol")
+    page.click("#role-form button")
+    expect(page.locator("table.grid")).to_contain_text("qa-team")
+    admin.go("/permissions")
+    page.fill("#perm-role", "qa-team")
+    page.fill("#perm-resource", "public:*:config/shared*")
+    expect(page.locator("#perm-coverage")).to_contain_text("config public / DEFAULT_GROUP / shared.yaml")
+    page.click("#perm-form button[type=submit]")
+    expect(page.locator("table.grid")).to_contain_text("public:*:config/shared*")
+
+    admin.go("/service?namespaceId=public&groupName=DEFAULT_GROUP&serviceName=billing")
+    row = page.locator("section.cluster tr", has_text="10.0.0.9:80")
+    row.locator("button:has-text('Disable')").click()
+    expect(page.locator("section.cluster tr", has_text="10.0.0.9:80")).to_contain_text("Enable")
+    instances = call(server.base, "GET", "/v3/console/ns/instance/list", token, params=service)["pageItems"]
+    assert [i["enabled"] for i in instances] == [False]
+
+    admin.go("/password")
+    page.fill("#new-password", ADMIN_PASSWORD)
+    page.fill("#new-password-again", ADMIN_PASSWORD)
+    page.click("#password-form button")
+    expect(page.locator("#password-msg")).to_contain_text("Password changed")
+    page.click("text=Log out")
+    expect(page.locator("#login-reason")).to_have_text("You have logged out.")

@@ -92,3 +92,28 @@ def test_html_and_script_in_data_stay_text(console: Console, server: ServerProce
 def test_a_data_id_with_markup_is_refused_by_the_server(server: ServerProcess, console: Console) -> None:
     answer = httpx.post(f"{server.base}/v3/console/cs/config", data={**KEY, "dataId": IMG, "content": "x"}, timeout=10)
     assert answer.status_code == 400
+
+
+def test_content_checks_by_type(console: Console, server: ServerProcess) -> None:
+    """The console's own checks, run in the browser as the editor runs them (JSON by the browser's parser)."""
+    console.open(server.base)
+    cases = {
+        "json": ['{"a": 1}', '{"a": 1,}'],
+        "xml": ["<a><b/></a>", "<a><b></a>"],
+        "properties": ["a=1\nb : 2\nc 3\nlong=x\\\n  y", "a=1\na=2"],
+        "yaml": ["a:\n  b: [1,\n    2]\nlist:\n  - x: 1\n    y: 2\ntext: |\n  k: 1\n  k: 1\n", "a: 1\n  b: 2"],
+    }
+    results = console.page.evaluate(
+        """async cases => {
+            const { validate } = await import("./console-ui/validate.js");
+            const out = {};
+            for (const [type, [good, bad]] of Object.entries(cases)) {
+                out[type] = [validate(type, good).ok, validate(type, bad).ok];
+            }
+            out.tab = validate("yaml", "a:\\n\\tb: 1").message;
+            return out;
+        }""",
+        cases,
+    )
+    assert results.pop("tab") == "Line 2: a tab in the indentation (YAML allows only spaces)"
+    assert results == {kind: [True, False] for kind in cases}

@@ -1,5 +1,5 @@
-// Content checks before publishing, by config type. JSON and XML use the browser's own parsers;
-// properties and YAML get small structural checks written here (no library is loaded): they catch the
+// Content checks before publishing, by config type. JSON uses the browser's parser; XML, properties
+// and YAML get small checks written here (no library is loaded): they catch the
 // mistakes that break an application's start-up (a tab in YAML indentation, a duplicate key, a bad
 // \u escape), not every corner of the YAML specification.
 
@@ -26,12 +26,104 @@ function checkJson(text) {
   }
 }
 
-function checkXml(text) {
-  const doc = new DOMParser().parseFromString(text, "application/xml");
-  const error = doc.getElementsByTagName("parsererror")[0];
-  if (!error) return null;
-  const detail = (error.textContent || "").replace(/\s+/g, " ").trim();
-  return `Invalid XML: ${detail.slice(0, 300)}`;
+/** XML well-formedness, written here: the browser's DOMParser reports errors through an element with an
+ *  inline style, which the console's own CSP refuses (and logs) on every bad keystroke. */
+export function checkXml(text) {
+  const stack = [];
+  let roots = 0;
+  let i = 0;
+  const lineAt = (at) => text.slice(0, at).split("\n").length;
+  const fail = (at, what) => `Invalid XML: line ${lineAt(at)}: ${what}`;
+  while (i < text.length) {
+    const lt = text.indexOf("<", i);
+    const chunk = text.slice(i, lt === -1 ? text.length : lt);
+    const amp = badEntity(chunk);
+    if (amp >= 0) return fail(i + amp, "a bare & (write &amp;)");
+    if (!stack.length && chunk.trim()) return fail(i, "text outside the root element");
+    if (lt === -1) break;
+    const special = [["<!--", "-->", "comment"], ["<![CDATA[", "]]>", "CDATA section"], ["<?", "?>", "processing instruction"]];
+    const kind = special.find(([open]) => text.startsWith(open, lt));
+    if (kind) {
+      const end = text.indexOf(kind[1], lt + kind[0].length);
+      if (end === -1) return fail(lt, `an unclosed ${kind[2]}`);
+      if (kind[0] === "<![CDATA[" && !stack.length) return fail(lt, "CDATA outside the root element");
+      i = end + kind[1].length;
+      continue;
+    }
+    if (text.startsWith("<!DOCTYPE", lt)) {
+      const end = doctypeEnd(text, lt);
+      if (end === -1 || roots) return fail(lt, "a malformed DOCTYPE");
+      i = end;
+      continue;
+    }
+    const gt = tagEnd(text, lt);
+    if (gt === -1) return fail(lt, "a tag that is never closed with >");
+    const tag = text.slice(lt + 1, gt);
+    const closing = tag.match(/^\/([A-Za-z_:][\w.:-]*)\s*$/);
+    if (closing) {
+      const open = stack.pop();
+      if (open !== closing[1]) return fail(lt, open ? `</${closing[1]}> closes <${open}>` : `</${closing[1]}> without an opening tag`);
+      i = gt + 1;
+      continue;
+    }
+    const m = tag.match(/^([A-Za-z_:][\w.:-]*)([\s\S]*?)(\/?)$/);
+    if (!m) return fail(lt, "a malformed tag");
+    const attrProblem = checkAttributes(m[2]);
+    if (attrProblem) return fail(lt, attrProblem);
+    if (!stack.length && ++roots > 1) return fail(lt, "a second root element");
+    if (!m[3]) stack.push(m[1]);
+    i = gt + 1;
+  }
+  if (stack.length) return `Invalid XML: <${stack[stack.length - 1]}> is never closed`;
+  if (!roots) return "Invalid XML: no root element";
+  return null;
+}
+
+function badEntity(chunk) {
+  const re = /&(?!(?:[A-Za-z_:][\w.:-]*|#\d+|#x[0-9a-fA-F]+);)/;
+  const m = chunk.match(re);
+  return m ? m.index : -1;
+}
+
+/** The > ending a tag, skipping quoted attribute values. */
+function tagEnd(text, from) {
+  let quote = null;
+  for (let k = from + 1; k < text.length; k++) {
+    const c = text[k];
+    if (quote) {
+      if (c === quote) quote = null;
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === "<") return -1;
+    else if (c === ">") return k;
+  }
+  return -1;
+}
+
+function doctypeEnd(text, from) {
+  let depth = 0;
+  for (let k = from; k < text.length; k++) {
+    if (text[k] === "[") depth++;
+    else if (text[k] === "]") depth--;
+    else if (text[k] === ">" && depth === 0) return k + 1;
+  }
+  return -1;
+}
+
+function checkAttributes(source) {
+  const seen = new Set();
+  const re = /\s+([A-Za-z_:][\w.:-]*)\s*=\s*("[^"<]*"|'[^'<]*')/y;
+  let at = 0;
+  while (at < source.length) {
+    if (!source.slice(at).trim()) return null;
+    re.lastIndex = at;
+    const m = re.exec(source);
+    if (!m) return `a malformed attribute near "${source.slice(at).trim().slice(0, 20)}"`;
+    if (seen.has(m[1])) return `attribute ${m[1]} appears twice`;
+    if (badEntity(m[2]) >= 0) return "a bare & in an attribute value";
+    seen.add(m[1]);
+    at = re.lastIndex;
+  }
+  return null;
 }
 
 /** Java properties: logical lines (a trailing odd backslash continues), `key=value`, `key: value` or `key value`. */
