@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.support import AUTH_OFF, Console, call, running
-from tests.integration.server_process import ServerProcess
+from tests.integration.server_process import ServerProcess, free_port
 
 SCRIPT = "<script>alert('content')</script>"
 IMG = "<img src=x onerror=alert('meta')>"
@@ -19,8 +19,14 @@ KEY = {"dataId": "hostile.html", "groupName": "DEFAULT_GROUP", "namespaceId": "p
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with running(tmp_path_factory.mktemp("open") / "home", AUTH_OFF) as process:
+def console_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, console_port: int) -> Iterator[ServerProcess]:
+    properties = {**AUTH_OFF, "nacos.console.port": str(console_port)}
+    with running(tmp_path_factory.mktemp("open") / "home", properties) as process:
         seed(process.base)
         yield process
 
@@ -117,3 +123,13 @@ def test_content_checks_by_type(console: Console, server: ServerProcess) -> None
     )
     assert results.pop("tab") == "Line 2: a tab in the indentation (YAML allows only spaces)"
     assert results == {kind: [True, False] for kind in cases}
+
+
+def test_the_console_port_serves_the_console_at_its_root(
+    console: Console, server: ServerProcess, console_port: int
+) -> None:
+    """Assets and API calls are relative to the page, so the same files work at `/nacos/` and at `/`."""
+    root = f"http://127.0.0.1:{console_port}"
+    console.open(root, "/configs")
+    expect(console.page.locator("td.data-id")).to_contain_text(["hostile.html"])
+    expect(console.page.locator("#auth-off-banner")).to_be_visible()
