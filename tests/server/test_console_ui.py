@@ -190,7 +190,9 @@ async def test_text_is_gzipped_when_the_request_accepts_it(client: httpx.AsyncCl
     assert one(headers, "vary") == "Accept-Encoding"
     assert gzip.decompress(body) == APP_JS
     assert int(one(headers, "content-length")) == len(body) < len(APP_JS)
-    for refused in (b"", b"identity", b"gzip;q=0", b"br"):
+    _, headers, _ = await raw_get(client, "/nacos/console-ui/app.js", [(b"accept-encoding", b"*;q=0, gzip;q=0.5")])
+    assert one(headers, "content-encoding") == "gzip"
+    for refused in (b"", b"identity", b"gzip;q=0", b"gzip; q=0.000, *", b"br"):
         status, headers, body = await raw_get(client, "/nacos/console-ui/app.js", [(b"accept-encoding", refused)])
         assert body == APP_JS and "content-encoding" not in dict(headers), refused
         assert one(headers, "vary") == "Accept-Encoding"

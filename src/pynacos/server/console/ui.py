@@ -72,6 +72,8 @@ _SEGMENT = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*")
 #: a relative reference to an asset in index.html (`console-ui/app.js`), not already versioned
 _REFERENCE = re.compile(r"(?<![A-Za-z0-9._~/-])console-ui/([A-Za-z0-9._~/-]+)(?![A-Za-z0-9._~/?-])")
 _COMPRESSIBLE = ("text/", "application/json", "image/svg+xml")
+#: an Accept-Encoding entry's parameters that refuse it
+_REFUSED = re.compile(r"\s*q\s*=\s*0(\.0{0,3})?\s*")
 
 
 class UiResponse(OwnSecurityHeaders):
@@ -128,12 +130,12 @@ class Asset:
 
 
 def accepts_gzip(call: Call) -> bool:
-    """`gzip` (or `*`) listed in Accept-Encoding without `q=0`."""
+    """`gzip` listed in Accept-Encoding without `q=0`, or else `*` without it (RFC 9110 12.5.3)."""
+    allowed: dict[str, bool] = {}
     for item in call.headers.get("accept-encoding", "").split(","):
         name, _, params = item.partition(";")
-        if name.strip().lower() in ("gzip", "*"):
-            return not re.fullmatch(r"\s*q\s*=\s*0(\.0*)?\s*", params)
-    return False
+        allowed.setdefault(name.strip().lower(), not _REFUSED.fullmatch(params))
+    return allowed.get("gzip", allowed.get("*", False))
 
 
 def not_modified(if_none_match: str | None, etag: bytes) -> bool:
