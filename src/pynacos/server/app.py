@@ -109,6 +109,10 @@ class NacosApp:
         )
         self.cluster = self._cluster()
         self.naming = NamingService(NamingStore(self.engine), active_checks=self.settings.naming_active_checks)
+        if self.cluster is not None:  # naming replication (cluster/distro.py): its routes now, its loop from start()
+            from pynacos.server.cluster.distro import Distro
+
+            self.cluster.also_run(Distro(self.naming, self.cluster).run_forever)
         self.push = push = UdpPush.from_settings(self.naming, self.settings)
         await push.open(self.settings.listen_address)
         self.bus.subscribe(ConfigChanged, lambda event: self.hub.notify(event.key))
@@ -173,7 +177,7 @@ class NacosApp:
             *ConsoleRoutes(config_v3, naming_v3, namespaces_v3, core, ops, self.auth, self.storage).routes(),
             *ClientRoutes(naming_v1.clients, core.member.address).routes(),
             *LoaderRoutes(self.connections, core.member.address).routes(),
-            *ModuleOpsRoutes(self.configs, self.connections, s.storage).routes(),
+            *ModuleOpsRoutes(self.configs, self.connections).routes(),
             *CapacityRoutes(capacity).routes(),
             *ConsoleUi(s.console_ui_enabled).routes(),
             *self._insight().routes(),

@@ -2,8 +2,9 @@
 
 tests/integration/sdk3.py starts `python driver.py SETTINGS` with the SDK-3 virtualenv's interpreter (that
 SDK cannot share a virtualenv with nacos-sdk-python 2.x). SETTINGS is a JSON object: "server" (`host:port`,
-the HTTP port; the SDK adds 1000 for gRPC), "dir" (where clients keep logs and caches), and optionally
-"username", "password", "namespace", which a start command may override per client.
+the HTTP port, or several joined by commas; the SDK adds 1000 for gRPC), "dir" (where clients keep logs and
+caches), and optionally "username", "password", "namespace"; a start command may override any of them but
+"dir" for its client.
 
 stdin, one JSON command a line:  {"id": 7, "op": "config.get", "client": "c", "dataId": "d", "group": "g"}
 stdout, one JSON object a line:  the reply {"id": 7, "ok": true, "value": ...} or
@@ -152,7 +153,7 @@ class Driver:
         home = Path(self.settings["dir"]) / name
         builder = (
             ClientConfigBuilder()
-            .server_address(self.settings["server"])
+            .server_address(get("server"))
             .namespace_id(get("namespace") or "")
             .log_dir(str(home / "logs"))
             .cache_dir(str(home / "cache"))

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -60,6 +62,7 @@ class Cluster:
         self.internal_route(AUTH_CHANGED, self.auth_notices.receive_changed)
         self.internal_route(LOGIN_FAILED, self.auth_notices.receive_login_failed)
         self._tasks: list[asyncio.Task[None]] = []
+        self._more_work: list[Callable[[], Coroutine[Any, Any, None]]] = []
 
     def internal_route(self, path: str, handler: Handler, methods: str = "POST", before_ready: bool = False) -> None:
         """A node-to-node route; call before `routes()` is read (the router is built once, at start-up)."""
@@ -68,10 +71,15 @@ class Cluster:
     def routes(self) -> list[Route]:
         return list(self._routes)
 
+    def also_run(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run `work()` from `start()` to `stop()` too (naming replication, distro.py, adds its loop here)."""
+        self._more_work.append(work)
+
     def start(self) -> None:
         """Begin reporting, catching up and reloading auth (once the data is loaded)."""
         for work in (self.peers.report_forever(), self.repair.run_forever(), self.auth_notices.reload_forever()):
             self._tasks.append(asyncio.create_task(work))
+        self._tasks.extend(asyncio.create_task(work()) for work in self._more_work)
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -1,0 +1,384 @@
+"""Naming across nodes: ephemeral instances replicated from the node that keeps them alive, persistent
+naming data re-read from the database (protocol.md F.2.5, F.2.8 items 3-4).
+
+Theory of operation
+- A node *originates* its ephemeral instances that no other node sent it: those of its gRPC connections
+  and those its HTTP clients beat. Every other node holds a copy under the owner `node:<origin address>`
+  (NamingService.replicate), which the beat check leaves alone: the copy lives as long as its origin says.
+- A local change (NamingService.on_change) marks the service dirty; after DEBOUNCE the origin's current
+  instances of each dirty service go to every reachable peer (`POST /v1/ns/distro/service`), unless they
+  equal what was sent last. Changes made by applying another node's data leave the originated set as it
+  was, so they are never sent on: no flag is needed to tell them apart.
+- Every SNAPSHOT_INTERVAL each node sends all it originates (`POST /v1/ns/distro/snapshot`); the receiver
+  replaces that origin's whole set (a service missing from the snapshot is emptied for that origin). So a
+  lost message, a peer that restarted, or a copy that lost to a local instance heals within 5 s.
+- Each message carries a stamp (origin start time, sequence number); a receiver applies, per origin and
+  service, only stamps newer than the last applied, so a late message never overwrites a newer one and a
+  restarted origin (newer start time) replaces its old data.
+- An origin is dropped at once (`release`) when the member list turns it DOWN (a refused connection does
+  that within one report round, about 2 s), and when nothing came from it for SILENCE_LIMIT (20 s): a
+  partitioned node's instances leave the other side within about 25 s. A peer turning UP again gets this
+  node's snapshot at once.
+- Persistent instances, services, clusters and overrides are in the database. After a durable write
+  commits (NamingService.on_stored) the peers get the service key (`POST /v1/ns/distro/persistent`, retried
+  as peers.py retries) and re-read that service; every RELOAD_INTERVAL (10 s) every node re-reads all of
+  them, so a lost notice heals within 10 s.
+
+Choices, and why
+- No proxying of HTTP writes to a "responsible" node (Nacos's DistroFilter, F.2.6): the node that receives
+  the beats originates the instance. A client beating two nodes in turn is originated by both: each node
+  shows its own (local wins over a copy), the third shows the first copy it got, so the address is listed
+  once per service everywhere and moves to the other copy within 5 s when one origin lets it go.
+- Changes to an instance are replicated from its origin only: a deregistration or an ephemeral
+  `PUT /instance` on a node that merely holds a copy changes that node's copy, and the origin's next
+  snapshot puts its own state back (SDKs deregister and update where they registered).
+- Messages are POSTed forms with the instances as one JSON field (peers.py sends forms, with per-peer
+  coalescing: only the newest message per service is pending); the snapshot, sent by this module, is a
+  JSON body. Service messages are not retried: the next snapshot carries the same data.
+- Only listed members may send data (the route is Internal: the server identity is checked first).
+- A replicated instance is not listed among this node's naming clients (`/v2/ns/client/*`): those show
+  the clients connected here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from starlette.responses import Response
+
+from pynacos.server import http
+from pynacos.server.cluster.members import DOWN, UP, Member
+from pynacos.server.errors import BadRequest
+from pynacos.server.http import Call, Params
+from pynacos.server.naming.models import Instance, NamingConflict, ServiceKey
+from pynacos.server.naming.service import REPLICA, NamingService
+from pynacos.server.storage.outage import report
+
+if TYPE_CHECKING:
+    from pynacos.server.cluster import Cluster
+
+log = logging.getLogger("pynacos.cluster")
+
+SERVICE_PATH = "/v1/ns/distro/service"
+SNAPSHOT_PATH = "/v1/ns/distro/snapshot"
+PERSISTENT_PATH = "/v1/ns/distro/persistent"
+DEBOUNCE = 0.15
+SNAPSHOT_INTERVAL = 5.0
+SILENCE_LIMIT = 20.0
+RELOAD_INTERVAL = 10.0
+Stamp = tuple[int, int]
+Wire = list[dict[str, Any]]
+
+
+def owner_of(origin: str) -> str:
+    return REPLICA + origin
+
+
+def wire(instance: Instance) -> dict[str, Any]:
+    """An instance as it travels: every field a receiver needs to rebuild it."""
+    return {
+        "ip": instance.ip,
+        "port": instance.port,
+        "clusterName": instance.cluster,
+        "weight": instance.weight,
+        "healthy": instance.healthy,
+        "enabled": instance.enabled,
+        "metadata": instance.metadata,
+        "instanceId": instance.instance_id,
+    }
+
+
+def unwire(raw: Any) -> Instance:
+    """An Instance from `wire` output; BadRequest naming the field when it is malformed."""
+    if not isinstance(raw, dict):
+        raise BadRequest("every instance must be a JSON object")
+    ip, port, cluster = raw.get("ip"), raw.get("port"), raw.get("clusterName")
+    weight, metadata, instance_id = raw.get("weight"), raw.get("metadata"), raw.get("instanceId")
+    healthy, enabled = raw.get("healthy"), raw.get("enabled")
+    if not (isinstance(ip, str) and ip):
+        raise _malformed("ip")
+    if not (isinstance(port, int) and not isinstance(port, bool) and 0 <= port < 65536):
+        raise _malformed("port")
+    if not (isinstance(cluster, str) and cluster):
+        raise _malformed("clusterName")
+    if not (isinstance(weight, int | float) and not isinstance(weight, bool)):
+        raise _malformed("weight")
+    if not (isinstance(healthy, bool) and isinstance(enabled, bool)):
+        raise _malformed("healthy/enabled")
+    if not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
+        raise _malformed("metadata")
+    if not (instance_id is None or isinstance(instance_id, str)):
+        raise _malformed("instanceId")
+    return Instance(ip, port, cluster, float(weight), healthy, enabled, True, dict(metadata), instance_id)
+
+
+def _malformed(field: str) -> BadRequest:
+    return BadRequest(f"instance field '{field}' is missing or malformed")
+
+
+def _instances(raw: Any) -> list[Instance]:
+    if not isinstance(raw, list):
+        raise BadRequest("instances must be a JSON array")
+    return [unwire(item) for item in raw]
+
+
+def _key_of(source: Params | dict[str, Any]) -> ServiceKey:
+    parts = [source.get(name) for name in ("namespaceId", "groupName", "serviceName")]
+    if not all(isinstance(part, str) and part for part in parts):
+        raise BadRequest("namespaceId, groupName and serviceName are required")
+    return ServiceKey(*(str(part) for part in parts))
+
+
+def _stamp(epoch: Any, seq: Any) -> Stamp:
+    try:
+        return int(epoch), int(seq)
+    except (TypeError, ValueError):
+        raise BadRequest("epoch and seq must be integers") from None
+
+
+class Distro:
+    """This node's side of naming replication: what it sends, what it applies, when it lets go."""
+
+    def __init__(self, naming: NamingService, cluster: Cluster) -> None:
+        self.naming = naming
+        self.members = cluster.members
+        self.peers = cluster.peers
+        self.origin = self.members.self_address
+        self.epoch = self.members.started_ms
+        self._seq = itertools.count(1)
+        self._dirty: set[ServiceKey] = set()
+        self._flush_at: asyncio.TimerHandle | None = None
+        #: what was last sent per service (so an unchanged set is not sent again)
+        self._sent: dict[ServiceKey, Wire] = {}
+        #: per origin: the stamp last applied and the instances it claims, per service
+        self._stamps: dict[str, dict[ServiceKey, Stamp]] = {}
+        self._claims: dict[str, dict[ServiceKey, Wire]] = {}
+        #: per origin: when its last message came (monotonic seconds)
+        self._heard: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        naming.on_change.append(self.changed)
+        naming.on_stored.append(self.stored)
+        self.members.on_state_change(self.member_changed)
+        cluster.internal_route(SERVICE_PATH, self.receive_service)
+        cluster.internal_route(SNAPSHOT_PATH, self.receive_snapshot)
+        cluster.internal_route(PERSISTENT_PATH, self.receive_persistent)
+
+    # -- sending ------------------------------------------------------------------------------------
+
+    def changed(self, key: ServiceKey) -> None:
+        """`NamingService.on_change`: send the service's originated set after DEBOUNCE."""
+        self._dirty.add(key)
+        if self._flush_at is None:
+            self._flush_at = asyncio.get_running_loop().call_later(DEBOUNCE, self.flush)
+
+    def flush(self) -> None:
+        self._flush_at = None
+        dirty, self._dirty = self._dirty, set()
+        for key in dirty:
+            instances = self.originated(key)
+            if instances == self._sent.get(key, []):
+                continue
+            form = {**self._stamp_form(), **_key_form(key), "instances": json.dumps(instances)}
+            self.peers.send(SERVICE_PATH, form, key=f"distro {_key_text(key)}", retry=False)
+            if instances:
+                self._sent[key] = instances
+            else:
+                self._sent.pop(key, None)
+
+    def originated(self, key: ServiceKey) -> Wire:
+        """The service's ephemeral instances this node keeps alive, as clients see them (overrides in)."""
+        service = self.naming.services.get(key)
+        if service is None:
+            return []
+        mine = [i for i in service.instances.values() if i.ephemeral and not _replica(i.owner)]
+        return sorted((wire(self.naming.effective(service, i)) for i in mine), key=lambda w: (w["ip"], w["port"]))
+
+    def snapshot(self) -> dict[str, Any]:
+        services = []
+        for key in list(self.naming.services):
+            instances = self.originated(key)
+            if instances:
+                services.append({**_key_form(key), "instances": instances})
+        return {**self._stamp_form(), "services": services}
+
+    def _stamp_form(self) -> dict[str, str]:
+        return {"origin": self.origin, "epoch": str(self.epoch), "seq": str(next(self._seq))}
+
+    async def send_snapshot(self, members: Iterable[Member]) -> None:
+        body = self.snapshot()
+        await asyncio.gather(*(self._post_snapshot(m, body) for m in members))
+
+    async def _post_snapshot(self, member: Member, body: dict[str, Any]) -> None:
+        try:
+            response = await self.peers.post(member, SNAPSHOT_PATH, body=body)
+        except httpx.HTTPError as exc:
+            log.debug("naming snapshot to %s failed: %s", member.address, exc.__class__.__name__)
+            return
+        if response.status_code != 200:
+            self.peers.problems.log(
+                logging.WARNING,
+                (member.address, SNAPSHOT_PATH, response.status_code),
+                "member %s answered %d to the naming snapshot",
+                member.address,
+                response.status_code,
+            )
+
+    def stored(self, key: ServiceKey) -> None:
+        """`NamingService.on_stored`: a durable write committed here; the peers re-read the service."""
+        self.peers.send(PERSISTENT_PATH, _key_form(key), key=f"naming {_key_text(key)}")
+
+    # -- receiving ----------------------------------------------------------------------------------
+
+    async def receive_service(self, call: Call) -> Response:
+        params = call.params
+        origin = self._sender(params.required("origin"))
+        stamp = _stamp(params.required("epoch"), params.required("seq"))
+        key = _key_of(params)
+        instances = _parse_json(params.required("instances"))
+        _instances(instances)  # checked whole before anything is applied
+        self._heard[origin] = time.monotonic()
+        await self._apply(origin, key, stamp, instances)
+        return http.text("true")
+
+    async def receive_snapshot(self, call: Call) -> Response:
+        body = _parse_json((await call.http_request.body()).decode("utf-8", "replace"))
+        if not isinstance(body, dict) or not isinstance(body.get("services"), list):
+            raise BadRequest("a snapshot is a JSON object with a `services` array")
+        origin = self._sender(body.get("origin"))
+        stamp = _stamp(body.get("epoch"), body.get("seq"))
+        claimed: dict[ServiceKey, Wire] = {}
+        for item in body["services"]:
+            if not isinstance(item, dict):
+                raise BadRequest("every service of a snapshot must be a JSON object")
+            _instances(item.get("instances"))
+            claimed[_key_of(item)] = item["instances"]
+        self._heard[origin] = time.monotonic()
+        held = self.naming.owned_services(owner_of(origin)) | self._claims.get(origin, {}).keys()
+        for key in sorted(claimed.keys() | held):
+            await self._apply(origin, key, stamp, claimed.get(key, []))
+        return http.text("true")
+
+    async def receive_persistent(self, call: Call) -> Response:
+        await self.naming.reload(_key_of(call.params))
+        return http.text("true")
+
+    def _sender(self, origin: Any) -> str:
+        member = self.members.get(origin) if isinstance(origin, str) else None
+        if member is None or origin == self.origin:
+            raise BadRequest(f"origin '{str(origin)[:80]}' is not another member of this node's cluster")
+        return str(origin)
+
+    async def _apply(self, origin: str, key: ServiceKey, stamp: Stamp, instances: Wire) -> None:
+        """Apply one origin's instances of one service unless a newer stamp was applied already."""
+        stamps = self._stamps.setdefault(origin, {})
+        if stamps.get(key, (0, 0)) >= stamp:
+            return
+        stamps[key] = stamp
+        claims = self._claims.setdefault(origin, {})
+        if instances:
+            claims[key] = instances
+        else:
+            claims.pop(key, None)
+        await self._replicate(origin, key, instances)
+
+    async def _replicate(self, origin: str, key: ServiceKey, instances: Wire) -> None:
+        try:
+            await self.naming.replicate(key, owner_of(origin), _instances(instances))
+        except NamingConflict:
+            self.peers.problems.log(
+                logging.WARNING,
+                ("distro conflict", origin, key),
+                "member %s has ephemeral instances in %s, which is persistent here: not shown on this node",
+                origin,
+                _key_text(key),
+            )
+
+    # -- letting go ---------------------------------------------------------------------------------
+
+    def member_changed(self, member: Member, old: str, new: str) -> None:
+        """DOWN: its instances go at once. UP again after DOWN: it gets this node's snapshot at once."""
+        if new == DOWN:
+            self.release(member.address, "it is DOWN")
+        elif new == UP and old == DOWN:
+            self._spawn(self.send_snapshot([member]))
+
+    def release(self, origin: str, why: str) -> None:
+        """Drop every instance `origin` sent; addresses another origin also claims go to that one."""
+        keys = self.naming.owned_services(owner_of(origin))
+        self.naming.release(owner_of(origin))
+        self._stamps.pop(origin, None)
+        self._claims.pop(origin, None)
+        self._heard.pop(origin, None)
+        if keys:
+            log.warning("instances from member %s removed from %d services: %s", origin, len(keys), why)
+            self._spawn(self._reclaim(keys))
+
+    async def _reclaim(self, keys: set[ServiceKey]) -> None:
+        for origin, claims in list(self._claims.items()):
+            for key in keys & claims.keys():
+                await self._replicate(origin, key, claims[key])
+
+    def release_silent(self) -> None:
+        now = time.monotonic()
+        for origin, heard in list(self._heard.items()):
+            if now - heard > SILENCE_LIMIT:
+                self.release(origin, f"nothing came from it for {SILENCE_LIMIT:.0f} s")
+
+    # -- the loops ----------------------------------------------------------------------------------
+
+    async def run_forever(self) -> None:
+        """Snapshots, the silence check and the database reload, until cancelled."""
+        self._spawn(self.reload_forever())
+        try:
+            while True:
+                await self.send_snapshot(self.members.reachable_peers())
+                self.release_silent()
+                await asyncio.sleep(SNAPSHOT_INTERVAL)
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            if self._flush_at is not None:
+                self._flush_at.cancel()
+
+    async def reload_forever(self) -> None:
+        while True:
+            await asyncio.sleep(RELOAD_INTERVAL)
+            try:
+                changed = await self.naming.reload_all()
+            except Exception as exc:
+                if not report(self.naming.store.engine, exc, "re-reading naming data other nodes stored"):
+                    log.exception("re-reading naming data other nodes stored failed")
+                continue
+            if changed:
+                log.info("the periodic naming reload found %d services changed by other nodes", len(changed))
+
+    def _spawn(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _replica(owner: str | None) -> bool:
+    return owner is not None and owner.startswith(REPLICA)
+
+
+def _key_form(key: ServiceKey) -> dict[str, str]:
+    return {"namespaceId": key.namespace, "groupName": key.group, "serviceName": key.name}
+
+
+def _key_text(key: ServiceKey) -> str:
+    return f"{key.namespace}/{key.grouped}"
+
+
+def _parse_json(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise BadRequest("the body is not valid JSON") from None
