@@ -193,7 +193,10 @@ async function route() {
     a.classList.toggle("active", a.getAttribute("data-nav") === `#/${section}`);
   }
   const page = ROUTES[path];
-  const main = clear(shell.main);
+  // a fresh container per visit: a slow page still rendering when the user moves on writes into a
+  // detached element instead of under the next page
+  const main = h("div", { class: "view" });
+  clear(shell.main).append(main);
   if (!page) {
     main.append(notice("warn", `No page called "${path}".`));
     return;
