@@ -1,4 +1,4 @@
-"""The modules' ops routes: log levels, the config "local cache", Derby, and config client metrics.
+"""The modules' ops routes: log levels, the config "local cache", and config client metrics.
 
 - Log levels (ops/logs.py): `PUT /v1/core/ops/log`, `/v1/cs/ops/log`, `/v1/ns/operator/log` (alias
   `/v1/ns/ops/log`), `/v3/admin/cs/ops/log` and `/v3/admin/ns/ops/log` take `logName` and `logLevel`;
@@ -6,10 +6,9 @@
 - Local cache (`POST /v1/cs/ops/localCache`, `/v3/admin/cs/ops/localCache`): Nacos dumps every config from
   the database to its disk cache; pynacos's cache is the in-memory copy of the database, so the configs are
   read again from it and listeners of every changed key are told (for rows changed behind its back).
-- Derby (`GET /v1/cs/ops/derby`, `POST /v1/cs/ops/data/removal`, `GET /v3/admin/cs/ops/derby`,
-  `POST /v3/admin/cs/ops/derby/import`): refused with 400 and Nacos's code 30000 (Nacos answers HTTP 200
-  with that code when its storage is not Derby): there is no embedded Derby to query. Not a 5xx: the server
-  is not failing, the request cannot be served here.
+- Derby (`/v1/cs/ops/derby`, `/v1/cs/ops/data/removal`, `/v3/admin/cs/ops/derby[/import]`) is not routed at
+  all (404, security.md §1 and checklist items 8-9): those paths ran SQL and SQL scripts in Nacos (CVE-2021-29442,
+  the 2024 import RCE), and no route here takes SQL or a script.
 - Client metrics (`GET /v1/cs/metrics/{cluster,current}`, `/v3/admin/cs/metrics/{cluster,ip}`): the
   connections from `ip` are asked for their cache md5s (ClientConfigMetricRequest); the cluster is this node.
 
@@ -22,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 from starlette.responses import Response
@@ -32,7 +31,7 @@ from pynacos.server.auth.policy import Secured
 from pynacos.server.config import validation
 from pynacos.server.config.models import DEFAULT_GROUP, ConfigKey
 from pynacos.server.config.service import ConfigService
-from pynacos.server.errors import BadRequest, NacosError
+from pynacos.server.errors import BadRequest
 from pynacos.server.grpc.connections import Connections
 from pynacos.server.http import Call, Params
 from pynacos.server.namespaces.service import normalise
@@ -41,20 +40,13 @@ from pynacos.server.routing import Handler, Route, route
 
 CLIENT_METRICS_TIMEOUT = 1.0
 LOCAL_CACHE_DONE = "Local cache updated from store successfully!"
-NACOS_ADMIN_R, NACOS_ADMIN_W = Secured("r", resource="nacos/admin"), Secured("w", resource="nacos/admin")
-
-
-class NotSupported(NacosError):
-    """A Nacos feature that cannot exist here (there is no embedded Derby)."""
-
-    http_status: ClassVar[int] = 400
+NACOS_ADMIN_W = Secured("w", resource="nacos/admin")
 
 
 class ModuleOpsRoutes:
-    def __init__(self, configs: ConfigService, connections: Connections, storage: str) -> None:
+    def __init__(self, configs: ConfigService, connections: Connections) -> None:
         self.configs = configs
         self.connections = connections
-        self.storage = storage
 
     def routes(self) -> list[Route]:
         return [*self._log_routes(), *self._config_routes()]
@@ -78,10 +70,6 @@ class ModuleOpsRoutes:
         return [
             route("/v1/cs/ops/localCache", "POST", self.local_cache_v1, ops_v1),
             route("/v3/admin/cs/ops/localCache", "POST", self.local_cache_v3, ops_v3, "v2"),
-            route("/v1/cs/ops/derby", "GET", self.derby, NACOS_ADMIN_R),
-            route("/v1/cs/ops/data/removal", "POST", self.derby, NACOS_ADMIN_W),
-            route("/v3/admin/cs/ops/derby", "GET", self.derby, ops_v3, "v2"),
-            route("/v3/admin/cs/ops/derby/import", "POST", self.derby, ops_v3, "v2"),
             route("/v1/cs/metrics/cluster", "GET", self.metrics_v1, metrics_v1),
             route("/v1/cs/metrics/current", "GET", self.metrics_v1, metrics_v1),
             route("/v3/admin/cs/metrics/cluster", "GET", self.metrics_v3, metrics_v3, "v2"),
@@ -117,7 +105,7 @@ class ModuleOpsRoutes:
         logs.set_level(call.params.required("logName"), call.params.required("logLevel"))
         return http.result("ok")
 
-    # -- local cache and Derby -------------------------------------------------------------------------------
+    # -- local cache -------------------------------------------------------------------------------
 
     async def local_cache_v1(self, call: Call) -> Response:
         await self.configs.reload()
@@ -126,9 +114,6 @@ class ModuleOpsRoutes:
     async def local_cache_v3(self, call: Call) -> Response:
         await self.configs.reload()
         return http.result(LOCAL_CACHE_DONE)
-
-    async def derby(self, call: Call) -> Response:
-        raise NotSupported(f"Derby ops are not supported: pynacos stores data in {self.storage}")
 
     # -- client metrics ------------------------------------------------------------------------------------
 
