@@ -109,6 +109,10 @@ class NacosApp:
         )
         self.cluster = self._cluster()
         self.naming = NamingService(NamingStore(self.engine), active_checks=self.settings.naming_active_checks)
+        if self.cluster is not None:  # naming replication (cluster/distro.py): its routes now, its loop from start()
+            from pynacos.server.cluster.distro import Distro
+
+            self.cluster.also_run(Distro(self.naming, self.cluster).run_forever)
         self.push = push = UdpPush.from_settings(self.naming, self.settings)
         await push.open(self.settings.listen_address)
         self.bus.subscribe(ConfigChanged, lambda event: self.hub.notify(event.key))
