@@ -199,10 +199,10 @@ class ConsoleRoutes:
         language = call.params.text("language", "zh-CN") or "zh-CN"
         if language not in LANGUAGES:
             return http.json({"code": 30000, "message": f"Unsupported language: {language}", "data": None})
-        return http.result(self.ops._conf_text(f"announcement_{language}.conf"))
+        return http.result(self.ops.conf_text(f"announcement_{language}.conf"))
 
     async def guide(self, call: Call) -> Response:
-        return http.result(self.ops._conf_text("console-guide.conf"))
+        return http.result(self.ops.conf_text("console-guide.conf"))
 
     # -- core --------------------------------------------------------------------------------------
 

@@ -91,12 +91,12 @@ class OpsRoutes:
         language = call.params.text("language", "zh-CN") or "zh-CN"
         if not _LANGUAGE.fullmatch(language):
             raise BadRequest("Invalid filename")
-        return http.rest_result(self._conf_text(f"announcement_{language}.conf"))
+        return http.rest_result(self.conf_text(f"announcement_{language}.conf"))
 
     async def guide(self, call: Call) -> Response:
-        return http.rest_result(self._conf_text("console-guide.conf"))
+        return http.rest_result(self.conf_text("console-guide.conf"))
 
-    def _conf_text(self, name: str) -> str | None:
+    def conf_text(self, name: str) -> str | None:
         path = Path(self.settings.home) / "conf" / name
         try:
             return path.read_text("utf-8")
