@@ -71,6 +71,10 @@ def test_create_edit_with_diff_then_history_and_rollback(admin: Console, server:
     detail = page.locator("#history-detail")
     expect(detail.locator("tr.d-add .code")).to_have_text(["pool.size=4"])
     expect(detail.locator("tr.d-del .code")).to_have_text(["pool.size=8", "retries=2"])
+    page.select_option("#history-against", index=1)  # the first version: the same content as this one
+    expect(detail.locator(".diff-summary")).to_contain_text("No changes")
+    page.select_option("#history-against", index=0)
+    expect(detail.locator("tr.d-add .code")).to_have_text(["pool.size=4"])
     detail.locator("button.restore").click()
     expect(page.locator("#editor-msg")).to_contain_text("Published.")
     expect(page.locator("#cfg-content")).to_have_value("pool.size=4\ntimeout=30\n")

@@ -130,9 +130,13 @@ function failure(parsed, text, status, opts, hadToken) {
   if (opts.noRedirect) return new ApiError("failed", message, status, need); // login, first admin
   const reason = status === 401 || status === 403 ? tokenProblem(message) : null;
   if (reason || status === 401) {
-    const err = new ApiError("auth", reason || "Please log in.", status, need);
-    if (hadToken || session.authOn()) onAuthLost(err.message);
-    return err;
+    if (!hadToken && !session.authOn()) {
+      // the console runs without a login, but this API's scope has auth on: say so rather than redirect
+      return new ApiError("failed", `The server wants a login for this (${message}): auth is on for this API `
+        + "while the console's own scope (nacos.core.auth.console.enabled) is off.", status, need);
+    }
+    onAuthLost(reason || "Please log in.");
+    return new ApiError("auth", reason || "Please log in.", status, need);
   }
   if (status === 403 && /authorization failed|access denied/i.test(message)) {
     return new ApiError("denied", message.replace(/^Code: 403, Message: /, "").replace(/\.$/, ""), status, need);

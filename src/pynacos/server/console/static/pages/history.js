@@ -2,7 +2,7 @@
 // diff first: restoring is a publish like any other and writes its own history row).
 
 import { configResource, get, need, post } from "../api.js";
-import { button, clear, h, link, say, table, time } from "../dom.js";
+import { button, clear, h, link, say, select, table, time } from "../dom.js";
 import { renderDiff } from "../diff.js";
 import { configHash } from "./configs.js";
 import { pager } from "./common.js";
@@ -38,16 +38,32 @@ export async function render(root, params, ctx) {
       get("v3/console/cs/config", key).catch(() => null),
     ]);
     if (!version) return;
-    const now = current ? current.content : "";
     const out = h("div", { class: "msg" });
+    const diffSlot = h("div", {});
+    const against = select("against", [["", current ? "the current content" : "(deleted: nothing)"],
+      ...(page.pageItems || []).filter((r) => r.id !== row.id).map((r) => [r.id, `version ${r.id}`])], "");
+    against.id = "history-against";
+    const redraw = async () => {
+      let base = current ? current.content : "";
+      let label = current ? "current" : "(deleted)";
+      if (against.value) {
+        const other = await ctx.run(out, () => get("v3/console/cs/history", { ...key, nid: against.value }, needRead));
+        if (!other) return;
+        [base, label] = [other.content, `version ${against.value}`];
+      }
+      clear(diffSlot).append(renderDiff(base, version.content, [label, `version ${row.id}`]));
+    };
+    against.addEventListener("change", redraw);
     detail.append(
       h("h2", {}, `Version ${row.id}`),
       h("p", { class: "hint" }, (row.opType || "").trim() === "I"
         ? "This is the content the configuration was created with."
         : "This is the content as it was before this change."),
-      renderDiff(now, version.content, [current ? "current" : "(deleted)", `version ${row.id}`]),
+      h("label", { class: "inline" }, "Compare with ", against),
+      diffSlot,
       h("div", { class: "actions" }, button("Restore this version", () => restore(version, current, out), "primary restore")),
       out);
+    await redraw();
     detail.scrollIntoView({ block: "nearest" });
   }
 
