@@ -109,3 +109,22 @@ async def test_logout_revokes_the_presented_token(client: httpx.AsyncClient) -> 
     assert response.status_code == 200
     response = await client.get("/v1/auth/users", params={"pageNo": 1, "pageSize": 10, "accessToken": token})
     assert response.status_code == 403
+
+
+async def test_a_failed_login_is_logged_once_and_shown_on_the_auth_health_page(
+    app: NacosApp, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The seed report: a client retrying a wrong password every 3 s. The server names it (client, user, reason)
+    in one rate-limited line, and the console's auth health page counts every attempt; the password never shows."""
+    caplog.set_level("WARNING", logger="pynacos.auth")
+    for _ in range(3):
+        refused = await client.post("/v1/auth/login", data={"username": "nacos", "password": "Wrong-Passw0rd!"})
+        assert refused.status_code == 403
+    lines = [r.getMessage() for r in caplog.records if r.name == "pynacos.auth" and "auth refused" in r.getMessage()]
+    assert len(lines) == 1 and "client 127.0.0.1" in lines[0] and "'nacos'" in lines[0]
+    assert "Wrong-Passw0rd!" not in caplog.text
+    groups = app.auth.guard.failures.recent.groups()
+    assert [(g.reason, g.client, g.user, g.count) for g in groups] == [("user not found!", "127.0.0.1", "nacos", 3)]
+    admin = await login(client, "nacos", ADMIN_PASSWORD)
+    health = await client.get("/v3/console/auth/health", headers={"accessToken": admin})
+    assert [f["count"] for f in health.json()["data"]["failures"] if f["user"] == "nacos"] == [3]

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from pynacos.server import http
 from pynacos.server.auth import passwords
+from pynacos.server.auth.guard import FailureLog
 from pynacos.server.auth.plugins import NacosPlugin, presented_token
 from pynacos.server.auth.policy import AUTHENTICATED, PUBLIC, Secured
 from pynacos.server.auth.rbac import Accounts, DefaultAdminReserved
@@ -80,10 +81,13 @@ class AuthRoutes:
         plugin: NacosPlugin,
         is_enabled: Callable[[], bool],
         bootstrap_file: Path,
+        failures: FailureLog,
     ) -> None:
         self.accounts = accounts
         self.tokens = tokens
         self.plugin = plugin
+        #: failed logins go where the guard's refusals go: the rate-limited log and the auth health page
+        self.failures = failures
         self.is_enabled = is_enabled
         self.bootstrap_file = bootstrap_file
 
@@ -124,6 +128,7 @@ class AuthRoutes:
                 principal = await self.plugin.check_password(username, password, call.client_ip)
                 token, ttl = self.tokens.issue(principal.username)
         except AuthFailed as exc:
+            self.failures.record(exc.detail, call.client_ip, username, call.path)
             raise LoginRefused(exc.detail) from None
         body = {
             "accessToken": token,

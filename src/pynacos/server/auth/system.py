@@ -188,7 +188,14 @@ class AuthSystem:
         )
 
     def routes(self) -> list[Route]:
-        routes = AuthRoutes(self.accounts, self.tokens, self.nacos, lambda: self.switches.enabled, self.bootstrap_file)
+        routes = AuthRoutes(
+            self.accounts,
+            self.tokens,
+            self.nacos,
+            lambda: self.switches.enabled,
+            self.bootstrap_file,
+            self.guard.failures,
+        )
         return [*routes.routes(), *AuthRoutesV3(routes).routes()]
 
     def reload(self, new: Settings) -> None:
