@@ -38,7 +38,16 @@ def configure_logging(level: str) -> None:
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
-QUIET_LIBRARIES = ("sqlalchemy", "aiosqlite", "asyncmy", "asyncpg", "multipart", "python_multipart")
+QUIET_LIBRARIES = (
+    "sqlalchemy",
+    "aiosqlite",
+    "asyncmy",
+    "asyncpg",
+    "multipart",
+    "python_multipart",
+    "httpx",
+    "httpcore",
+)
 
 
 def announce(settings: Settings, warnings: list[str]) -> None:
