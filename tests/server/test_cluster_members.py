@@ -1,0 +1,146 @@
+"""Cluster mode's pure parts: member list parsing, member states, the retry schedule, the repair cursor and
+the start-up refusals (the 3-node behaviour is tests/integration/test_cluster.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pynacos.server.cluster.members import DOWN, SUSPICIOUS, UP, MemberList, MemberListError, parse_members
+from pynacos.server.cluster.peers import retry_delay
+from pynacos.server.cluster.repair import ConfigRepair
+from pynacos.server.cluster.startup import check_cluster
+from pynacos.server.settings import Settings, SettingsError, load
+
+SECRET = "dGhpcyBpcyBhIHRlc3Qga2V5IG9mIGF0IGxlYXN0IDMyIGJ5dGVzIQ=="
+
+
+def test_cluster_conf_lines_comments_commas_ipv6_and_default_port() -> None:
+    text = """
+    # the cluster
+    10.0.0.1:8848 # Instance A
+    10.0.0.2, 10.0.0.3:9000
+    [::1]:8850,[fe80::1]
+    10.0.0.1:8848
+    """
+    assert parse_members(text, 7777, "cluster.conf") == [
+        "10.0.0.1:8848",
+        "10.0.0.2:7777",
+        "10.0.0.3:9000",
+        "[::1]:8850",
+        "[fe80::1]:7777",
+    ]
+
+
+def test_the_1x_raft_port_form_is_refused_naming_the_item() -> None:
+    with pytest.raises(MemberListError, match=r"raft_port=.*write `host:port` only \(here `10.0.0.1:8847`\)"):
+        parse_members("10.0.0.1:8847?raft_port=8807", 8848, "cluster.conf")
+
+
+@pytest.mark.parametrize("item", ["a:b:c", "host:99999", "[::1"])
+def test_items_that_are_not_host_port_are_refused(item: str) -> None:
+    with pytest.raises(MemberListError, match="is not host\\[:port\\]"):
+        parse_members(item, 8848, "nacos.member.list")
+
+
+def test_cluster_conf_wins_over_the_member_list_and_self_is_added(tmp_path: Path) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "cluster.conf").write_text("127.0.0.1:9001\n127.0.0.1:9002\n")
+    settings = Settings(home=str(tmp_path), port=9003, member_ip="127.0.0.1", member_list=("10.9.9.9:1",))
+    members = MemberList(settings)
+    assert [m.address for m in members.members()] == ["127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:9003"]
+    assert members.self_member.address == "127.0.0.1:9003"
+    assert [m.address for m in members.peers()] == ["127.0.0.1:9001", "127.0.0.1:9002"]
+
+
+def test_member_states_follow_failures_and_successes() -> None:
+    settings = Settings(port=9000, member_ip="127.0.0.1")
+    members = MemberList(settings, ["127.0.0.1:9000", "127.0.0.1:9001"])
+    seen: list[tuple[str, str]] = []
+    members.on_state_change(lambda member, old, new: seen.append((old, new)))
+    peer = members.peers()[0]
+    for _ in range(3):
+        members.failed(peer, refused=False)
+    assert (peer.state, peer.fail_access_cnt) == (SUSPICIOUS, 3)
+    members.failed(peer, refused=False)
+    assert peer.state == DOWN
+    assert members.reachable_peers() == []
+    members.succeeded(peer, {"version": "2.5.1"})
+    assert (peer.state, peer.fail_access_cnt) == (UP, 0)
+    members.failed(peer, refused=True)
+    assert peer.state == DOWN
+    assert seen == [(UP, SUSPICIOUS), (SUSPICIOUS, DOWN), (DOWN, UP), (UP, DOWN)]
+
+
+def test_member_json_has_nacos_keys_in_order_and_the_issues() -> None:
+    members = MemberList(Settings(port=9000, member_ip="127.0.0.1"), ["127.0.0.1:9000", "127.0.0.1:9001"])
+    peer = members.peers()[0]
+    peer.issues["identity"] = "refused"
+    shown = peer.json()
+    assert list(shown) == [
+        "ip",
+        "port",
+        "state",
+        "extendInfo",
+        "address",
+        "failAccessCnt",
+        "abilities",
+        "grpcReportEnabled",
+    ]
+    assert shown["extendInfo"]["pynacosIssues"] == {"identity": "refused"}
+    assert shown["extendInfo"]["raftPort"] == "8001"
+
+
+def test_notices_are_retried_on_nacos_schedule() -> None:
+    assert [retry_delay(n) for n in range(10)] == [0.5, 1.5, 4.5, 9.5, 16.5, 25.5, 36.5, 49.5, 49.5, 49.5]
+
+
+def test_the_repair_cursor_remembers_nids_committed_late() -> None:
+    repair = ConfigRepair(None, None, None)  # type: ignore[arg-type]
+    repair.cursor = 10
+    repair._advance([11, 13, 14])
+    assert repair.cursor == 14
+    assert set(repair.gaps) == {12}
+    repair.gaps.pop(12)
+    repair._advance([15])
+    assert (repair.cursor, repair.gaps) == (15, {})
+
+
+def cluster_settings(tmp_path: Path, **changes: object) -> Settings:
+    values: dict[str, object] = {
+        "home": str(tmp_path),
+        "standalone": False,
+        "storage": "mysql",
+        "db_url": "jdbc:mysql://127.0.0.1:3306/nacos",
+        "identity_key": "X-Node",
+        "identity_value": "a-long-random-identity-value-of-32-bytes-or-more",
+        "token_secret_key": SECRET,
+        "member_list": ("127.0.0.1:8848",),
+    }
+    return Settings(**{**values, **changes})  # type: ignore[arg-type]
+
+
+def test_cluster_settings_that_work_pass(tmp_path: Path) -> None:
+    check_cluster(cluster_settings(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"storage": "sqlite"}, "cluster mode needs a shared MySQL/MariaDB or PostgreSQL database"),
+        ({"identity_value": ""}, "Empty identity"),
+        ({"identity_value": "short"}, "shorter than 32 bytes"),
+        ({"token_secret_key": ""}, "nacos.core.auth.plugin.nacos.token.secret.key"),
+        ({"member_list": ()}, "cluster mode needs the member list"),
+    ],
+)
+def test_cluster_start_up_refusals_name_the_fix(tmp_path: Path, changes: dict[str, object], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        check_cluster(cluster_settings(tmp_path, **changes))
+
+
+def test_docker_names_select_cluster_mode_and_members(tmp_path: Path) -> None:
+    loaded = load(tmp_path, environ={"MODE": "cluster", "NACOS_SERVERS": "10.0.0.1:8848 10.0.0.2:8848"})
+    assert loaded.standalone is False
+    assert loaded.member_list == ("10.0.0.1:8848", "10.0.0.2:8848")
