@@ -37,7 +37,7 @@ def config_content(server: ServerProcess, data_id: str, namespace: str = "public
 
 def test_create_edit_with_diff_then_history_and_rollback(admin: Console, server: ServerProcess) -> None:
     page = admin.page
-    page.click("text=Create configuration")
+    page.click("#create-config")
     page.fill("#cfg-dataId", "orders.properties")
     page.select_option("#cfg-type", "properties")
     page.fill("#cfg-content", "pool.size=4\npool.size=5\n")

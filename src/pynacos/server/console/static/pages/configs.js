@@ -36,9 +36,9 @@ export async function render(root, params, ctx) {
   const results = h("div", { class: "results" });
   const selected = new Map();
   const toolbar = h("div", { class: "toolbar" },
-    link("Create configuration", `#/config/new?${new URLSearchParams({ namespaceId: ns })}`),
+    h("a", { href: `#/config/new?${new URLSearchParams({ namespaceId: ns })}`, id: "create-config" }, "Create"),
     button("Export selected", () => exportConfigs(ns, [...selected.values()], msg), ""),
-    button("Export all in namespace", () => exportConfigs(ns, [], msg), ""),
+    button("Export all", () => exportConfigs(ns, [], msg), ""),
     button("Import…", () => importDialog(ns, ctx), ""),
     button("Clone selected…", () => cloneDialog([...selected.values()], ctx, msg), ""),
     button("Delete selected", () => deleteSelected(ns, [...selected.values()], ctx, msg), "danger"));
