@@ -49,6 +49,9 @@ def seed(base: str) -> None:
         "/v3/console/core/namespace",
         data={"customNamespaceId": "evil", "namespaceName": IMG, "namespaceDesc": SCRIPT},
     )
+    call(base, "POST", "/v3/auth/user", data={"username": "victim", "password": "Victim-Passw0rd!"})
+    call(base, "POST", "/v3/auth/role", data={"role": SCRIPT, "username": "victim"})
+    call(base, "POST", "/v3/auth/permission", data={"role": SCRIPT, "resource": f"evil:*:config/{IMG}", "action": "r"})
 
 
 def assert_inert(console: Console) -> None:
@@ -92,6 +95,12 @@ def test_html_and_script_in_data_stay_text(console: Console, server: ServerProce
     expect(page.locator("table.grid")).to_contain_text(IMG)
     expect(page.locator("table.grid")).to_contain_text(SCRIPT)
     expect(page.locator("select[name=namespace] option", has_text=IMG)).to_have_count(1)
+    assert_inert(console)
+
+    console.go("/roles")
+    expect(page.locator("table.grid")).to_contain_text(SCRIPT)
+    console.go("/permissions")
+    expect(page.locator("table.grid")).to_contain_text(f"evil:*:config/{IMG}")
     assert_inert(console)
 
 
