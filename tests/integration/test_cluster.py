@@ -247,6 +247,25 @@ def test_a_publish_on_a_reaches_a_grpc_listener_on_c_within_a_second(cluster: Cl
     assert asyncio.run(scenario()) < 1.0
 
 
+def test_a_beta_version_published_on_a_is_served_by_c(cluster: Cluster) -> None:
+    a, c = cluster.nodes[0], cluster.nodes[2]
+    data_id = f"beta-{cluster.kind}"
+    cluster.publish(a, data_id, "formal")
+    form = {"dataId": data_id, "group": GROUP, "content": "beta", "accessToken": cluster.token(a)}
+    reply = httpx.post(a.base + "/v1/cs/configs", data=form, headers={"betaIps": "127.0.0.1"}, timeout=10)
+    assert reply.text == "true", reply.text
+    beta = wait_for(
+        lambda: (r := cluster.get_config(c, data_id)).text == "beta" and r,  # type: ignore[redundant-expr]
+        2,
+        "the beta version on C",
+    )
+    assert beta.headers["isBeta"] == "true"
+    stop = {"dataId": data_id, "group": GROUP, "beta": "true", "accessToken": cluster.token(a)}
+    stopped = httpx.delete(a.base + "/v1/cs/configs", params=stop, timeout=10)
+    assert stopped.status_code == 200, stopped.text
+    wait_for(lambda: cluster.serves(c, data_id, "formal"), 2, "the beta stopped on C")
+
+
 async def write_behind_the_cluster(kind: str, data_id: str, content: str) -> None:
     """A write straight into the database (a config row and its history row, one transaction), as a node
     whose notification got lost would leave it: no node is told."""

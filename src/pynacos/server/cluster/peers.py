@@ -18,7 +18,9 @@ Messages (`send`): to every UP or SUSPICIOUS member at once; on failure (or whil
 after 500 + n²·1000 ms, n = 0..7, then every 49.5 s, for as long as the peer is listed (F.2.3). Messages
 with a `key` are coalesced per peer: while one for (peer, key) is pending, a newer one replaces it, and
 one sent during a delivery is delivered after it. Receivers re-read the database, so only the newest
-matters and nothing piles up behind a dead peer.
+matters and nothing piles up behind a dead peer. At most MAX_PENDING (peer, key) slots wait at once (a peer
+down for hours while many distinct keys change); beyond that a message is dropped with a warning, which
+costs nothing lasting: a config change is caught up by repair.py, a restarted peer reloads everything.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ REPORT_INTERVAL = 2.0
 FINGERPRINT_FIELD = "pynacosTokenSecretFingerprint"
 FINGERPRINT_INFO = b"pynacos-token-secret-fingerprint"
 TIMEOUT = httpx.Timeout(3.0, connect=1.0)
+MAX_PENDING = 100_000
 IDENTITY_ISSUE = "identity"
 SECRET_ISSUE = "tokenSecret"
 IDENTITY_REFUSED = (
@@ -101,6 +104,14 @@ class Peers:
             if not retry and member.state == DOWN:
                 continue
             slot = (member.address, key if key is not None else f"#{next(self._unique)}")
+            if slot not in self._running and len(self._running) >= MAX_PENDING:
+                self.problems.log(
+                    logging.WARNING,
+                    ("full", member.address),
+                    "too many messages waiting for %s: dropped",
+                    member.address,
+                )
+                continue
             self._latest[slot] = (path, data)
             if slot not in self._running:
                 self._running[slot] = asyncio.get_running_loop().create_task(self._deliver(slot, retry))
