@@ -162,6 +162,7 @@ class Distro:
         self._claims: dict[str, dict[ServiceKey, Wire]] = {}
         #: per origin: when its last message came (monotonic seconds)
         self._heard: dict[str, float] = {}
+        self.clock = time.monotonic
         self._tasks: set[asyncio.Task[Any]] = set()
         naming.on_change.append(self.changed)
         naming.on_stored.append(self.stored)
@@ -243,7 +244,7 @@ class Distro:
         key = _key_of(params)
         instances = _parse_json(params.required("instances"))
         _instances(instances)  # checked whole before anything is applied
-        self._heard[origin] = time.monotonic()
+        self._heard[origin] = self.clock()
         await self._apply(origin, key, stamp, instances)
         return http.text("true")
 
@@ -259,7 +260,7 @@ class Distro:
                 raise BadRequest("every service of a snapshot must be a JSON object")
             _instances(item.get("instances"))
             claimed[_key_of(item)] = item["instances"]
-        self._heard[origin] = time.monotonic()
+        self._heard[origin] = self.clock()
         held = self.naming.owned_services(owner_of(origin)) | self._claims.get(origin, {}).keys()
         for key in sorted(claimed.keys() | held):
             await self._apply(origin, key, stamp, claimed.get(key, []))
@@ -326,7 +327,7 @@ class Distro:
                 await self._replicate(origin, key, claims[key])
 
     def release_silent(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         for origin, heard in list(self._heard.items()):
             if now - heard > SILENCE_LIMIT:
                 self.release(origin, f"nothing came from it for {SILENCE_LIMIT:.0f} s")
