@@ -20,6 +20,7 @@ export class ApiError extends Error {
     this.kind = kind;
     this.status = status;
     this.need = need;
+    this.redirected = false; // an "auth" error that already sent the user to the login page
   }
 
   /** One sentence for the page. */
@@ -130,13 +131,14 @@ function failure(parsed, text, status, opts, hadToken) {
   if (opts.noRedirect) return new ApiError("failed", message, status, need); // login, first admin
   const reason = status === 401 || status === 403 ? tokenProblem(message) : null;
   if (reason || status === 401) {
-    if (!hadToken && !session.authOn()) {
-      // the console runs without a login, but this API's scope has auth on: say so rather than redirect
-      return new ApiError("failed", `The server wants a login for this (${message}): auth is on for this API `
-        + "while the console's own scope (nacos.core.auth.console.enabled) is off.", status, need);
-    }
-    onAuthLost(reason || "Please log in.");
-    return new ApiError("auth", reason || "Please log in.", status, need);
+    // without a login while the console runs without one, this API's scope has auth on: say so, stay
+    const redirected = hadToken || session.authOn();
+    const err = new ApiError("auth", redirected ? reason || "Please log in." : `The server wants a login for this `
+      + `(${message}): auth is on for this API while the console's own scope (nacos.core.auth.console.enabled) is off.`,
+    status, need);
+    err.redirected = redirected;
+    if (redirected) onAuthLost(err.message);
+    return err;
   }
   if (status === 403 && /authorization failed|access denied/i.test(message)) {
     return new ApiError("denied", message.replace(/^Code: 403, Message: /, "").replace(/\.$/, ""), status, need);

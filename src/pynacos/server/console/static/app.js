@@ -24,13 +24,13 @@ const ctx = {
   namespaces: [],
   refreshNamespaces: () => loadNamespaces().then(drawNamespacePicker),
   state: () => serverState,
-  /** Run a page action; an ApiError becomes an inline notice in `slot` (auth errors already left the page). */
+  /** Run a page action; an ApiError becomes an inline notice in `slot` (unless it already left for the login page). */
   async run(slot, fn) {
     try {
       return await fn();
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      if (err.kind !== "auth" && slot) {
+      if (!err.redirected && slot) {
         clear(slot).append(notice("error", err.explain()));
       }
       return undefined;
@@ -209,7 +209,7 @@ async function route() {
     await page.render(main, params, ctx);
   } catch (err) {
     if (err instanceof ApiError) {
-      if (err.kind !== "auth") main.append(notice("error", err.explain()));
+      if (!err.redirected) main.append(notice("error", err.explain()));
     } else {
       main.append(notice("error", `The page failed: ${err && err.message ? err.message : err}`));
       throw err;
