@@ -227,3 +227,26 @@ def test_admin_pages_namespaces_accounts_transfer_beta_and_instances(
     expect(page.locator("#password-msg")).to_contain_text("Password changed")
     page.click("text=Log out")
     expect(page.locator("#login-reason")).to_have_text("You have logged out.")
+
+
+def test_search_by_data_id_group_tag_and_content(admin: Console, server: ServerProcess) -> None:
+    token = create_admin(server.base)
+    for data_id, group, tags, content in [
+        ("search-a.txt", "TEAM_A", "blue", "needle here"),
+        ("search-b.txt", "TEAM_B", "green", "hay only"),
+    ]:
+        form = {"dataId": data_id, "groupName": group, "content": content, "configTags": tags}
+        call(server.base, "POST", "/v3/console/cs/config", token, data=form)
+    page = admin.page
+    found = page.locator("td.data-id")
+    for field, value, expected in [
+        ("#search-dataId", "search-b", ["search-b.txt"]),
+        ("#search-group", "TEAM_A", ["search-a.txt"]),
+        ("#search-tag", "green", ["search-b.txt"]),
+        ("#search-content", "needle", ["search-a.txt"]),
+    ]:
+        for other in ("#search-dataId", "#search-group", "#search-tag", "#search-content"):
+            page.fill(other, "")
+        page.fill(field, value)
+        page.click("#config-search button[type=submit]")
+        expect(found).to_have_text(expected)
