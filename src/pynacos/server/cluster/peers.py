@@ -130,7 +130,7 @@ class Peers:
                     failures = 0
                     continue
                 if not retry:
-                    return
+                    continue  # once each: a newer message (if any) gets its one attempt, then the slot is done
                 self._latest.setdefault(slot, message)
                 await asyncio.sleep(retry_delay(failures))
                 failures += 1
