@@ -1,4 +1,20 @@
-"""Shared fixtures: an in-process server (driven through httpx's ASGI transport) and settings."""
+"""Shared fixtures: an in-process server (driven through httpx's ASGI transport) and settings.
+
+The suite runs in parallel (pyproject.toml addopts: `-n 4 --dist loadfile`, pytest-xdist): each test module runs
+whole in one worker process, several modules at once, and other people's pytest runs share the machine and its
+databases. A new test module must therefore:
+- name every MariaDB/PostgreSQL database it creates uniquely per process (`os.getpid()` in the name, as
+  tests/server/storage/conftest.py `DB` does) and drop it afterwards; never a fixed name;
+- take every port from `tests.integration.server_process.free_port()` (or bind port 0), never a fixed one, and
+  assume nothing about who else listens on the loopback;
+- write only under `tmp_path` / `tmp_path_factory`; a shared cache outside them (like .cache/sdk3-venv) is built
+  under an `fcntl.flock` lock into a directory of its own, then renamed into place (tests/integration/sdk3.py);
+- read log lines through `caplog` or its own server's log file, never global logging state another module set;
+- wait on time by polling toward a deadline that holds on a loaded 2-core machine, never by a bare sleep;
+- share one server per module (scope="module") where its tests don't interfere: with `--dist loadfile` a
+  module-scoped fixture is built once, in the one worker that runs the module.
+Serial runs: `pytest -n0 ...` or `pytest -p no:xdist ...` (the xdist addopts are then accepted and ignored).
+"""
 
 from __future__ import annotations
 
@@ -40,6 +56,15 @@ def asgi_client(app: NacosApp, client_ip: str = "127.0.0.1") -> httpx.AsyncClien
 async def client(app: NacosApp) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi_client(app) as http_client:
         yield http_client
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """With `-p no:xdist` the addopts' `-n`/`--dist` would be unknown options: accept them and run serially."""
+    if pluginmanager.has_plugin("xdist"):
+        return
+    group = parser.getgroup("xdist-disabled", "pytest-xdist is disabled: -n and --dist are accepted and ignored")
+    group._addoption("-n", "--numprocesses", dest="numprocesses", default=None)  # lowercase short: private API
+    group.addoption("--dist", dest="dist", default="no")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

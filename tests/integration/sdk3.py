@@ -66,15 +66,24 @@ def _run(args: list[str], timeout: float) -> None:
 
 
 def _build() -> None:
-    shutil.rmtree(VENV, ignore_errors=True)
-    _run([sys.executable, "-m", "venv", str(VENV)], 120)
-    pip = [str(_interpreter()), "-m", "pip", "--disable-pip-version-check", "--no-input", "-q"]
-    _run([*pip, "install", REQUIREMENT], INSTALL_TIMEOUT)
-    probe = "import v2.nacos; print(v2.nacos.__version__)"
-    done = subprocess.run([str(_interpreter()), "-c", probe], capture_output=True, text=True, env=script_env())
-    if done.stdout.strip() != VERSION:
-        raise Sdk3Unavailable(f"installed v2.nacos reports {done.stdout.strip()!r} ({done.stderr[-2000:]})")
-    STAMP.write_text(_stamp_text())
+    """Build into a directory of this process's own, then rename it into place: a process that checks
+    `_ready()` without the lock sees either no virtualenv or a whole one, never one half installed."""
+    building = VENV.with_name(f"{VENV.name}.building-{os.getpid()}")
+    shutil.rmtree(building, ignore_errors=True)
+    try:
+        _run([sys.executable, "-m", "venv", str(building)], 120)
+        python = building / "bin" / "python"
+        pip = [str(python), "-m", "pip", "--disable-pip-version-check", "--no-input", "-q"]
+        _run([*pip, "install", REQUIREMENT], INSTALL_TIMEOUT)
+        probe = "import v2.nacos; print(v2.nacos.__version__)"
+        done = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, env=script_env())
+        if done.stdout.strip() != VERSION:
+            raise Sdk3Unavailable(f"installed v2.nacos reports {done.stdout.strip()!r} ({done.stderr[-2000:]})")
+        (building / STAMP.name).write_text(_stamp_text())
+        shutil.rmtree(VENV, ignore_errors=True)
+        building.rename(VENV)
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
 
 
 def sdk3_python() -> Path:

@@ -8,6 +8,7 @@ with a plain-HTTP publish, and asserts every step. `node` and `npm` are required
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -67,17 +68,33 @@ def _install_digest() -> str:
     return hashlib.sha256(b"".join((NODE_DIR / name).read_bytes() for name in INSTALL_INPUTS)).hexdigest()
 
 
+def _installed(modules: Path, stamp: Path, digest: str) -> bool:
+    return (modules / "nacos" / "package.json").exists() and stamp.exists() and stamp.read_text() == digest
+
+
 @pytest.fixture(scope="module")
 def node_modules() -> Path:
-    """The pinned SDK under .cache/node-nacos/node_modules; `npm ci` only when missing or the lock file changed."""
+    """The pinned SDK under .cache/node-nacos/node_modules; `npm ci` only when missing or the lock file changed.
+
+    The install runs under a file lock beside the cache (pytest-xdist workers and other people's test runs share
+    it) and the stamp goes first and comes back last, so nobody uses a node_modules that `npm ci` is rewriting."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.fail("node and npm are required for the Node.js SDK tests (install Node.js >= 18 with npm)")
     modules = CACHE / "node_modules"
     stamp = CACHE / ".installed"
     digest = _install_digest()
-    if (modules / "nacos" / "package.json").exists() and stamp.exists() and stamp.read_text() == digest:
+    if _installed(modules, stamp, digest):
         return modules
     CACHE.mkdir(parents=True, exist_ok=True)
+    with CACHE.with_name(CACHE.name + ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _installed(modules, stamp, digest):
+            _npm_ci(modules, stamp, digest)
+    return modules
+
+
+def _npm_ci(modules: Path, stamp: Path, digest: str) -> None:
+    stamp.unlink(missing_ok=True)
     for name in INSTALL_INPUTS:
         shutil.copyfile(NODE_DIR / name, CACHE / name)
     try:
@@ -95,7 +112,6 @@ def node_modules() -> Path:
     version = json.loads((modules / "nacos" / "package.json").read_text())["version"]
     assert version == "2.6.3", f"installed nacos {version}, expected the pinned 2.6.3"
     stamp.write_text(digest)
-    return modules
 
 
 @pytest.fixture

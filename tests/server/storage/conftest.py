@@ -1,15 +1,20 @@
 """Backends for the storage contract tests: SQLite always, MariaDB and PostgreSQL when reachable
 (.ci/run starts both). Each test gets a fresh, empty database.
 
+The database name carries this process's id (`DB`): pytest-xdist runs test modules in several worker
+processes at once, and other people's pytest runs share the same MariaDB and PostgreSQL, so one fixed name
+would let one test drop the database another is using. Each process drops its own at the end of the session.
+
 A database that is not running skips its tests on a developer's machine; under CI (`CI=true`) it
 fails them, so a green run cannot hide tests that never ran."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -21,7 +26,8 @@ from pynacos.server.app import NacosApp
 from pynacos.server.settings import Settings
 from pynacos.server.storage.engine import database_url
 
-DB = "pynacos_contract"
+DB = f"pynacos_contract_{os.getpid()}"
+CLEANUP_TIMEOUT = 30.0
 
 
 def reachable(port: int) -> bool:
@@ -84,6 +90,20 @@ async def fresh(kind: str) -> None:
     if kind == "postgresql":
         require(kind)
         await fresh_postgresql()
+
+
+async def drop_own_databases() -> None:
+    """Drop this process's `DB` wherever its server is listening (best effort: leftovers are only disk)."""
+    for kind, drop in (("mysql", fresh_mysql), ("postgresql", fresh_postgresql)):
+        if reachable(3306 if kind == "mysql" else 5432):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(drop(DB, create=False), CLEANUP_TIMEOUT)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_databases_dropped() -> Iterator[None]:
+    yield
+    asyncio.run(drop_own_databases())
 
 
 @pytest.fixture(params=["sqlite", "mysql", "postgresql"])
