@@ -158,10 +158,12 @@ async def test_index_is_served_at_the_root_and_as_index_html_with_versioned_asse
     assert (await client.get("/v1/console/server/state")).json()["console_ui_enabled"] == "true"
 
 
-async def test_context_path_without_the_slash_is_not_the_console(client: httpx.AsyncClient) -> None:
-    """The router serves nothing outside `<context>/` (routing.py rule 2), so `/nacos` is a 404, not a redirect."""
-    status, _, _ = await raw_get(client, "/nacos")
-    assert status == 404
+async def test_context_path_without_the_slash_redirects_to_the_console(client: httpx.AsyncClient) -> None:
+    """`/nacos` is where Nacos users type; the router redirects a GET of it (only) to `/nacos/`."""
+    status, headers, _ = await raw_get(client, "/nacos")
+    assert (status, dict(headers)["location"]) == (302, "/nacos/")
+    assert (await raw_get(client, "/nacos", method="POST"))[0] == 404
+    assert (await raw_get(client, "/nacosx"))[0] == 404
 
 
 async def test_assets_have_their_types_and_a_year_of_cache_only_when_versioned(client: httpx.AsyncClient) -> None:

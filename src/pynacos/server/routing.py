@@ -6,7 +6,8 @@ object the dispatcher resolves *is* what the auth check reads, so they cannot di
 
 1. The raw path may only contain `A-Za-z0-9-._~/@`; `//`, `.` and `..` segments are refused (400).
    Nothing in a path is ever percent-decoded.
-2. The context path is stripped once, as a prefix followed by `/`; anything else is 404.
+2. The context path is stripped once, as a prefix followed by `/`; anything else is 404, except a GET or
+   HEAD of the bare context path (`/nacos`), which is redirected to `/nacos/` when the web console is there.
 3. One trailing `/` is dropped; then (method, path) is looked up exactly, case-sensitively. A route may
    end in one variable segment (`/v2/ns/instance/statuses/{key}`): only when no exact route matches,
    the path minus its last segment is looked up among those, and the segment must match the route's
@@ -239,6 +240,8 @@ class Router:
         except BadRequest as exc:
             return http.text(exc.v1_body(), 400), "invalid"
         method = request.scope["method"]
+        if full_path == self.context and method in ("GET", "HEAD") and "/" in self.table:
+            return Response(b"", 302, headers={"Location": self.context.decode() + "/"}), "redirect"
         if path is None or found is None:
             return http.spring_error(404, "No message available", request.scope["path"]), "unknown"
         by_method, variables = found
