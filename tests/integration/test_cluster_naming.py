@@ -235,6 +235,16 @@ def test_instances_deregistered_on_b_leave_a_and_c(world: World) -> None:
     wait_listed((a, c), gone, VISIBLE_WITHIN, "the deregistered instances gone from A and C", present=False)
 
 
+def test_an_http_client_deregistering_elsewhere_than_it_registered_is_gone_everywhere(world: World) -> None:
+    """The Java 1.x client picks a node per request: registered (beaten) on A and on C, deregistered on B."""
+    twice = ("cn-twice", "10.8.3.1", 80)
+    register(world.a, *twice)
+    register(world.c, *twice)
+    wait_listed((world.b,), [twice], VISIBLE_WITHIN, "the twice-registered instance on B")
+    deregister(world.b, *twice)
+    wait_listed(tuple(world.nodes), [twice], VISIBLE_WITHIN, "the instance gone from every node", present=False)
+
+
 def test_service_metadata_written_on_b_is_served_by_a(world: World) -> None:
     params = {"serviceName": HTTP_PERSISTENT[0], "protectThreshold": "0.25", "metadata": "team=db"}
     assert httpx.put(world.b.base + f"{NS}/service", params=params, timeout=10).text == "ok"

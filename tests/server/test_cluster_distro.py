@@ -156,3 +156,20 @@ async def test_bad_input_is_refused_and_changes_nothing(node: tuple[Distro, Nami
     with pytest.raises(BadRequest, match="'port'"):
         await replicas.receive_service(service_call(B, 1, [wire("10.0.0.1"), {**wire("10.0.0.2"), "port": "80"}]))
     assert shown(naming) == {}
+
+
+async def test_a_deregistration_reaches_every_node_and_drops_only_what_each_keeps_alive(
+    node: tuple[Distro, NamingService, Recorder],
+) -> None:
+    replicas, naming, peers = node
+    await naming.deregister(KEY, "10.0.0.7", 80, ephemeral=True)  # unknown here: still announced
+    [(path, form)] = peers.sent
+    assert path == distro.DEREGISTER_PATH and (form["ip"], form["port"], form["origin"]) == ("10.0.0.7", "80", A)
+    await naming.register(KEY, Instance("10.0.0.7", 80))
+    await replicas.receive_service(service_call(B, 1, [wire("10.0.0.8")]))
+    for ip in ("10.0.0.7", "10.0.0.8"):
+        form = {"origin": C, "namespaceId": KEY.namespace, "groupName": KEY.group, "serviceName": KEY.name}
+        form |= {"ip": ip, "port": "80"}
+        await replicas.receive_deregister(Call(None, "POST", distro.DEREGISTER_PATH, Params(form.items()), "x"))
+    assert shown(naming) == {"10.0.0.8:80": ("node:" + B, 1.0)}  # B's copy waits for B
+    assert len(peers.sent) == 1  # an announcement is not announced again

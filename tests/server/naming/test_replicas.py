@@ -80,6 +80,20 @@ async def test_durable_writes_are_announced_and_ephemeral_ones_are_not(
     assert stored == [db, db, db]
 
 
+async def test_ephemeral_deregistrations_are_announced_unless_they_are_announcements(
+    nodes: tuple[NamingService, NamingService],
+) -> None:
+    naming, _ = nodes
+    announced: list[tuple[ServiceKey, str, int]] = []
+    naming.on_deregistered.append(lambda key, ip, port: announced.append((key, ip, port)))
+    await naming.register(KEY, instance("10.1.0.1"))
+    await naming.deregister(KEY, "10.1.0.1", 80, ephemeral=True)
+    await naming.deregister(KEY, "10.1.0.2", 80, ephemeral=True)  # unknown here, maybe known elsewhere
+    await naming.deregister(KEY, "10.1.0.3", 80, ephemeral=True, announce=False)
+    await naming.deregister(KEY, "10.1.0.4", 80, ephemeral=False)
+    assert announced == [(KEY, "10.1.0.1", 80), (KEY, "10.1.0.2", 80)]
+
+
 async def test_a_reload_takes_what_the_other_node_stored_and_keeps_ephemeral_instances(
     nodes: tuple[NamingService, NamingService],
 ) -> None:

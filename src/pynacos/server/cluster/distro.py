@@ -29,9 +29,13 @@ Choices, and why
   the beats originates the instance. A client beating two nodes in turn is originated by both: each node
   shows its own (local wins over a copy), the third shows the first copy it got, so the address is listed
   once per service everywhere and moves to the other copy within 5 s when one origin lets it go.
-- Changes to an instance are replicated from its origin only: a deregistration or an ephemeral
-  `PUT /instance` on a node that merely holds a copy changes that node's copy, and the origin's next
-  snapshot puts its own state back (SDKs deregister and update where they registered).
+- A client's ephemeral deregistration goes to every node (`POST /v1/ns/distro/deregister`, not retried):
+  each drops the instance it keeps alive at that address, so a client that beats and deregisters on
+  different nodes (the Java 1.x client picks a node per request) is gone everywhere at once, not after the
+  30 s beat timeout on the others. A register on another node racing with it may be dropped too; the
+  client's next beat (with its beat info) registers it again. Other changes to an instance are replicated
+  from its origin only: an ephemeral `PUT /instance` on a node holding a copy changes that copy until the
+  origin's next snapshot.
 - Messages are POSTed forms with the instances as one JSON field (peers.py sends forms, with per-peer
   coalescing: only the newest message per service is pending); the snapshot, sent by this module, is a
   JSON body. Service messages are not retried: the next snapshot carries the same data.
@@ -69,6 +73,7 @@ log = logging.getLogger("pynacos.cluster")
 SERVICE_PATH = "/v1/ns/distro/service"
 SNAPSHOT_PATH = "/v1/ns/distro/snapshot"
 PERSISTENT_PATH = "/v1/ns/distro/persistent"
+DEREGISTER_PATH = "/v1/ns/distro/deregister"
 DEBOUNCE = 0.15
 SNAPSHOT_INTERVAL = 5.0
 SILENCE_LIMIT = 20.0
@@ -166,10 +171,12 @@ class Distro:
         self._tasks: set[asyncio.Task[Any]] = set()
         naming.on_change.append(self.changed)
         naming.on_stored.append(self.stored)
+        naming.on_deregistered.append(self.deregistered)
         self.members.on_state_change(self.member_changed)
         cluster.internal_route(SERVICE_PATH, self.receive_service)
         cluster.internal_route(SNAPSHOT_PATH, self.receive_snapshot)
         cluster.internal_route(PERSISTENT_PATH, self.receive_persistent)
+        cluster.internal_route(DEREGISTER_PATH, self.receive_deregister)
 
     # -- sending ------------------------------------------------------------------------------------
 
@@ -235,6 +242,11 @@ class Distro:
         """`NamingService.on_stored`: a durable write committed here; the peers re-read the service."""
         self.peers.send(PERSISTENT_PATH, _key_form(key), key=f"naming {_key_text(key)}")
 
+    def deregistered(self, key: ServiceKey, ip: str, port: int) -> None:
+        """`NamingService.on_deregistered`: every node drops its own instance at the address."""
+        form = {"origin": self.origin, **_key_form(key), "ip": ip, "port": str(port)}
+        self.peers.send(DEREGISTER_PATH, form, key=f"deregister {_key_text(key)} {ip}:{port}", retry=False)
+
     # -- receiving ----------------------------------------------------------------------------------
 
     async def receive_service(self, call: Call) -> Response:
@@ -268,6 +280,19 @@ class Distro:
 
     async def receive_persistent(self, call: Call) -> Response:
         await self.naming.reload(_key_of(call.params))
+        return http.text("true")
+
+    async def receive_deregister(self, call: Call) -> Response:
+        """A client deregistered on another node: the instance this node keeps alive at the address goes
+        (a copy stays: its origin got the same message and will say so)."""
+        params = call.params
+        self._sender(params.required("origin"))
+        key, ip = _key_of(params), params.required("ip")
+        port = params.integer("port")
+        service = self.naming.services.get(key)
+        holder = service.instances.get((ip, port, True)) if service is not None else None
+        if holder is not None and not _replica(holder.owner):
+            await self.naming.deregister(key, ip, port, ephemeral=True, announce=False)
         return http.text("true")
 
     def _sender(self, origin: Any) -> str:

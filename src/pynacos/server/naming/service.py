@@ -17,6 +17,8 @@ Cluster mode (cluster/distro.py) adds two things, unused standalone:
 - Instances another node originates are held here under the owner `node:<its address>` (`replicate`):
   a local client's instance at the same address wins over them, and the first node to claim an address
   keeps it until it lets go, so two nodes claiming one address do not take it from each other for ever.
+- A client's ephemeral deregistration is announced (`on_deregistered`): an HTTP client may deregister on
+  another node than the one its beats reached.
 - After every durable write (persistent instance, health, override, cluster, service) the `on_stored`
   callbacks get the service key, and `reload(key)` / `reload_all()` take back what another node stored.
   `_written` remembers the sequence number of the last local write per service, so a reload that read
@@ -99,6 +101,8 @@ class NamingService:
         self._lock = asyncio.Lock()
         #: told the service key after a durable write committed (cluster mode tells the other nodes)
         self.on_stored: list[ChangeCallback] = []
+        #: told (key, ip, port) after a client deregistered an ephemeral instance here
+        self.on_deregistered: list[Callable[[ServiceKey, str, int], None]] = []
         self._writes = 0
         self._written: dict[ServiceKey, int] = {}
         self._reloading = asyncio.Lock()
@@ -150,21 +154,26 @@ class NamingService:
             service.last_update = self.clock()
         self._changed(key)
 
-    async def deregister(self, key: ServiceKey, ip: str, port: int, ephemeral: bool) -> None:
-        """Unknown services or instances are fine (Nacos answers `ok`)."""
+    async def deregister(self, key: ServiceKey, ip: str, port: int, ephemeral: bool, announce: bool = True) -> None:
+        """Unknown services or instances are fine (Nacos answers `ok`). An ephemeral deregistration is
+        announced (`on_deregistered`, cluster mode: every node drops its own instance at the address) unless
+        `announce` is False (it is such an announcement)."""
         async with self._lock:
             service = self.services.get(key)
             instance = service.instances.get((ip, port, ephemeral)) if service else None
-            if service is None or instance is None:
-                return
-            address = f"{ip}:{port}:{instance.cluster}"
-            if not ephemeral:
-                await self.store.delete_instance(key, ip, port, address)
-                self._stored(key)
-            del service.instances[(ip, port, ephemeral)]
-            service.overrides.pop(address, None)  # a later instance at this address starts afresh, as in Nacos
-            service.last_update = self.clock()
-        self._changed(key)
+            if service is not None and instance is not None:
+                address = f"{ip}:{port}:{instance.cluster}"
+                if not ephemeral:
+                    await self.store.delete_instance(key, ip, port, address)
+                    self._stored(key)
+                del service.instances[(ip, port, ephemeral)]
+                service.overrides.pop(address, None)  # a later instance at this address starts afresh, as in Nacos
+                service.last_update = self.clock()
+        if instance is not None:
+            self._changed(key)
+        if ephemeral and announce:
+            for callback in self.on_deregistered:
+                callback(key, ip, port)
 
     async def publish(self, key: ServiceKey, owner: str, instances: list[Instance]) -> None:
         """A gRPC connection's ephemeral instances in one service become `instances` (none: all removed)."""
