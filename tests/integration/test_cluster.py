@@ -34,6 +34,8 @@ from tests.server.storage.conftest import fresh_mysql, fresh_postgresql, raw_eng
 pytestmark = pytest.mark.integration
 
 DB = f"pynacos_cluster_{os.getpid()}"
+#: the Nacos-written database: its own, so the shared cluster's database is never touched
+NACOS_DB = f"pynacos_cluster_nacos_{os.getpid()}"
 IDENTITY_KEY = "X-Pynacos-Node"
 IDENTITY_VALUE = secrets.token_urlsafe(32)
 SECRET = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -41,23 +43,25 @@ ADMIN_PASSWORD = secrets.token_urlsafe(16)
 GROUP = "DEFAULT_GROUP"
 
 
-def database_properties(kind: str) -> dict[str, str]:
+def database_properties(kind: str, name: str = DB) -> dict[str, str]:
     if kind == "mysql":
         return {
             "spring.sql.init.platform": "mysql",
-            "db.url.0": f"jdbc:mysql://127.0.0.1:3306/{DB}?characterEncoding=utf8",
+            "db.url.0": f"jdbc:mysql://127.0.0.1:3306/{name}?characterEncoding=utf8",
             "db.user.0": "root",
         }
     return {
         "spring.sql.init.platform": "postgresql",
-        "db.url.0": f"jdbc:postgresql://127.0.0.1:5432/{DB}",
+        "db.url.0": f"jdbc:postgresql://127.0.0.1:5432/{name}",
         "db.user.0": "postgres",
     }
 
 
-def node_properties(kind: str, identity: str = IDENTITY_VALUE, secret: str = SECRET) -> dict[str, str]:
+def node_properties(
+    kind: str, identity: str = IDENTITY_VALUE, secret: str = SECRET, database: str = DB
+) -> dict[str, str]:
     return {
-        **database_properties(kind),
+        **database_properties(kind, database),
         "nacos.standalone": "false",
         "server.address": "127.0.0.1",
         "nacos.inetutils.ip-address": "127.0.0.1",
@@ -141,11 +145,11 @@ class Cluster:
         return reply.status_code == 200 and reply.text == content
 
 
-async def create_database(kind: str, drop: bool = False) -> None:
+async def create_database(kind: str, drop: bool = False, name: str = DB) -> None:
     if kind == "mysql":
-        await fresh_mysql(DB, create=not drop)
+        await fresh_mysql(name, create=not drop)
     else:
-        await fresh_postgresql(DB, create=not drop)
+        await fresh_postgresql(name, create=not drop)
 
 
 @pytest.fixture(scope="module", params=["mysql", "postgresql"])
@@ -406,6 +410,55 @@ def test_nodes_whose_identity_or_secret_differ_are_refused_and_reported(cluster:
     finally:
         for node in outsiders:
             node.stop()
+
+
+async def nacos_database(kind: str) -> None:
+    """Nacos 3.0's published schema (= 2.5.1's) with rows as Nacos writes them: app.yaml in public, a `nacos`
+    admin with Nacos's BCrypt hash of `nacos`, and a reader whose role may read everything in public."""
+    import bcrypt
+    from sqlalchemy import text
+
+    from tests.server.storage.nacos_layouts import NACOS_HASH, build
+
+    await create_database(kind, name=NACOS_DB)
+    properties = database_properties(kind, NACOS_DB)
+    engine = raw_engine(Settings(storage=kind, db_url=properties["db.url.0"], db_user=properties["db.user.0"]))
+    reader_hash = bcrypt.hashpw(b"reader-pass", bcrypt.gensalt(10, prefix=b"2a")).decode()
+    rows = [
+        text(f"INSERT INTO users (username, password, enabled) VALUES ('nacos', '{NACOS_HASH}', 1)"),
+        text("INSERT INTO roles (username, role) VALUES ('nacos', 'ROLE_ADMIN')"),
+        text(f"INSERT INTO users (username, password, enabled) VALUES ('reader', '{reader_hash}', 1)"),
+        text("INSERT INTO roles (username, role) VALUES ('reader', 'ops')"),
+        text("INSERT INTO permissions (role, resource, action) VALUES ('ops', ':*:*', 'r')"),
+    ]
+    try:
+        await build(engine, "3.0", kind, rows)
+    finally:
+        await engine.dispose()
+
+
+def test_a_database_nacos_wrote_serves_login_and_reads_on_every_node(tmp_path: Path) -> None:
+    from tests.server.storage.nacos_layouts import APP_V1
+
+    require("mysql")
+    asyncio.run(nacos_database("mysql"))
+    ports = distinct_ports(2)
+    nodes = [make_node(tmp_path, ports, port, node_properties("mysql", database=NACOS_DB)) for port in ports]
+    try:
+        start_all(nodes)
+        for node in nodes:
+            admin = login(node, "nacos", "nacos")
+            reader = login(node, "reader", "reader-pass")
+            app = {"dataId": "app.yaml", "group": GROUP}
+            assert httpx.get(node.base + "/v1/cs/configs", params={**app, "accessToken": reader}).text == APP_V1
+            refused = httpx.post(node.base + "/v1/cs/configs", data={**app, "content": "x", "accessToken": reader})
+            assert refused.status_code == 403
+            users = httpx.get(node.base + "/v1/auth/users", params={"pageNo": 1, "pageSize": 10, "accessToken": admin})
+            assert {u["username"] for u in users.json()["pageItems"]} == {"nacos", "reader"}
+    finally:
+        for node in nodes:
+            node.stop()
+        asyncio.run(create_database("mysql", drop=True, name=NACOS_DB))
 
 
 def run_server(home: Path, properties: dict[str, str]) -> subprocess.CompletedProcess[str]:
