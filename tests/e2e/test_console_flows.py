@@ -225,8 +225,15 @@ def test_admin_pages_namespaces_accounts_transfer_beta_and_instances(
     page.fill("#new-password-again", ADMIN_PASSWORD)
     page.click("#password-form button")
     expect(page.locator("#password-msg")).to_contain_text("Password changed")
+    kept = admin.token()
+    assert call_status(server.base, "/v3/console/core/namespace/list", kept) == 200
     page.click("text=Log out")
     expect(page.locator("#login-reason")).to_have_text("You have logged out.")
+    assert call_status(server.base, "/v3/console/core/namespace/list", kept) == 403  # revoked, not just forgotten
+
+
+def call_status(base: str, path: str, token: str) -> int:
+    return httpx.get(f"{base}{path}", headers={"accessToken": token}, timeout=10).status_code
 
 
 def test_search_by_data_id_group_tag_and_content(admin: Console, server: ServerProcess) -> None:

@@ -97,6 +97,8 @@ class AuthRoutes:
             route("/v1/auth/users/login", "POST", self.login, PUBLIC),
             route("/v3/auth/user/login", "POST", self.login, PUBLIC),
             route("/v1/auth/logout", "POST", self.logout, AUTHENTICATED),
+            # pynacos's own (3.x has no logout): the web console revokes its token here, also on a console port
+            route("/v3/auth/user/logout", "POST", self.logout, AUTHENTICATED),
             route("/v1/auth/users/admin", "POST", self.init_admin, PUBLIC),
             route("/v1/auth/admin", "POST", self.init_admin, PUBLIC),
             route("/v1/auth/users", "POST", self.create_user, USERS_W),

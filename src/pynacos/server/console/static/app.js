@@ -1,7 +1,7 @@
 // The shell: decides between first-admin, login and the console, draws the frame (banner, navigation,
 // namespace choice) and routes `#/page?args` to a page module. Pages never touch the token.
 
-import { ApiError, get, setAuthLostHandler } from "./api.js";
+import { ApiError, get, request, setAuthLostHandler } from "./api.js";
 import { button, clear, h, notice, select } from "./dom.js";
 import * as session from "./session.js";
 import { renderFirstAdmin, renderLogin } from "./pages/login.js";
@@ -102,8 +102,10 @@ function scheduleExpiry() {
   if (left < 2 ** 31) expiryTimer = setTimeout(() => loginAgain("Your session expired. Please log in again."), Math.max(left, 0));
 }
 
-function logout() {
+async function logout() {
   clearTimeout(expiryTimer);
+  // revoke the token on the server too (a copy of it elsewhere stops working); leave whatever it answers
+  await request("POST", "v3/auth/user/logout").catch(() => null);
   session.clearSession();
   pendingReason = "You have logged out.";
   location.hash = "";

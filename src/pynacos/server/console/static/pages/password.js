@@ -1,6 +1,6 @@
 // Change my own password (identity only: any logged-in user may change their own).
 
-import { put } from "../api.js";
+import { post, put } from "../api.js";
 import * as session from "../session.js";
 import { clear, field, h, input, say } from "../dom.js";
 
@@ -21,7 +21,13 @@ export async function render(root, params, ctx) {
     const ok = await ctx.run(msg, () => put("v3/auth/user", { username: u.username, newPassword: pass.value },
       { need: { action: "w", resource: "console/user/password" } }));
     if (ok !== undefined) {
-      say(msg, "ok", "Password changed. Your current session stays valid.");
+      // the server revoked every earlier token of this user, this one too: continue with a fresh login
+      // (without the old token: a login that presents an invalid token is refused, as in Nacos)
+      session.clearSession();
+      const login = await ctx.run(msg, () => post("v3/auth/user/login",
+        { username: u.username, password: pass.value }, { noRedirect: true }));
+      if (login !== undefined) session.save(login);
+      say(msg, "ok", "Password changed. Earlier logins of this user have ended; this one goes on.");
       pass.value = "";
       again.value = "";
     }
