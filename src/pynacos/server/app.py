@@ -198,9 +198,9 @@ class NacosApp:
 
     def console_router(self) -> Router:
         """The console port's router (console/port.py): the same route objects, picked by path."""
-        return self._router(self.settings.console_context_path, console_routes(self.routes))
+        return self._router(self.settings.console_context_path, console_routes(self.routes), console_port=True)
 
-    def _router(self, context_path: str, routes: list[Route]) -> Router:
+    def _router(self, context_path: str, routes: list[Route], console_port: bool = False) -> Router:
         s = self.settings
         return Router(
             context_path,
@@ -217,6 +217,7 @@ class NacosApp:
             access_log_enabled=s.access_log,
             auth_enabled=lambda: self.auth.switches.enabled,
             storage=self.storage,
+            console_port=console_port,
         )
 
     async def start_grpc(self, port: int | None = None) -> int:

@@ -197,6 +197,8 @@ class Call:
     client_ip: str
     principal: Principal | None = None
     header_map: Headers | None = None
+    #: came in on the console port (`nacos.console.port`), where the server identity opens nothing
+    console_port: bool = False
 
     @property
     def headers(self) -> Headers:

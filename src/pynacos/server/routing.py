@@ -159,6 +159,7 @@ class Router:
         access_log_enabled: bool = False,
         auth_enabled: Callable[[], bool] = lambda: True,
         storage: StorageHealth | None = None,
+        console_port: bool = False,
     ) -> None:
         self.context = context_path.rstrip("/").encode()
         self.table: dict[str, dict[str, Route]] = {}
@@ -179,6 +180,7 @@ class Router:
         self.access_log_enabled = access_log_enabled
         self.refusals = RateLimitedLog(log)
         self.storage = storage or StorageHealth()
+        self.console_port = console_port
         self._paths: dict[bytes, str | None] = {}
 
     def _methods_of(self, entry: Route) -> dict[str, Route]:
@@ -254,7 +256,7 @@ class Router:
         if entry is None:
             return Response(b"", 405, headers={"Allow": _allow(by_method)}), label
         body.limit = self._body_limit(entry)
-        call = Call(request, method, path, Params(()), client_ip)
+        call = Call(request, method, path, Params(()), client_ip, console_port=self.console_port)
         return await self._dispatch(entry, call, body, variables), entry.path
 
     def _body_limit(self, entry: Route) -> int:

@@ -277,6 +277,20 @@ async def test_server_identity_never_opens_the_console_scope(tmp_path: Path) -> 
         call = Call(None, "GET", ConsoleRoute.path, Params([]), "127.0.0.1", header_map=Headers({"X-Node": "v" * 40}))
         with pytest.raises(AuthFailed):
             await guard.check(ConsoleRoute(), call)
+
+        @dataclass(frozen=True)
+        class UsersRoute:
+            path: str = "/v3/auth/user/list"
+            policy: Secured = Secured("r", resource="console/users")
+
+        node = Headers({"X-Node": "v" * 40})
+        on_main_port = Call(None, "GET", UsersRoute.path, Params([]), "127.0.0.1", header_map=node)
+        await guard.check(UsersRoute(), on_main_port)  # the node identity: as on the server port of 3.x
+        on_console_port = Call(
+            None, "GET", UsersRoute.path, Params([]), "127.0.0.1", header_map=node, console_port=True
+        )
+        with pytest.raises(AuthFailed):
+            await guard.check(UsersRoute(), on_console_port)
     finally:
         await app.stop()
 

@@ -6,7 +6,8 @@ Order (Nacos's AuthFilter, auth.md §2.3, with its bypasses closed):
    `/v3/console/**` (`nacos.core.auth.console.enabled`, on by default) and everything else
    (`nacos.core.auth.enabled`, off by default); the account routes are checked while any one is on.
 2. Server identity header equal to the configured value (constant-time) -> pass, no further checks;
-   never on `/v3/console/**` (as 3.x: the console is for people, a leaked node secret must not open it).
+   never on `/v3/console/**` nor on the console port (as 3.x: the console is for people, a leaked node
+   secret must not open it).
 3. `User-Agent: Nacos-Server...` -> pass only if `userAgentAuthWhite` was switched on explicitly (not on the
    console either).
 `Internal` routes (node to node) are the exception to 1-5: they need the identity header, always, and
@@ -121,7 +122,11 @@ class Guard:
         if isinstance(route.policy, Internal):
             self._check_internal(route, call)
             return
-        if not self.switches.on_for(route.path) or isinstance(route.policy, Public) or self._server_identity(call):
+        if (
+            not self.switches.on_for(route.path)
+            or isinstance(route.policy, Public)
+            or self._server_identity(route, call)
+        ):
             return
         if not _credentials_outside_body(call):
             return
@@ -137,7 +142,7 @@ class Guard:
             return
         if not self.switches.on_for(route.path) or isinstance(route.policy, Public):
             return
-        if not route.path.startswith(CONSOLE_SCOPE) and self._server_identity(call):
+        if self._server_identity(route, call):
             call.principal = Principal(SERVER_USER, "server-identity", is_admin=True)
             return
         try:
@@ -148,7 +153,9 @@ class Guard:
             self.failures.record(exc.detail, call.client_ip, user, route.path)
             raise
 
-    def _server_identity(self, call: Call) -> bool:
+    def _server_identity(self, route: Guarded, call: Call) -> bool:
+        if call.console_port or route.path.startswith(CONSOLE_SCOPE):
+            return False
         s = self.switches
         if s.user_agent_white and call.headers.get("user-agent", "").startswith("Nacos-Server"):
             return True
