@@ -47,6 +47,7 @@ Choices, and why
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import logging
@@ -169,6 +170,8 @@ class Distro:
         self._heard: dict[str, float] = {}
         self.clock = time.monotonic
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: snapshots on their way, by member address
+        self._snapshots: dict[str, asyncio.Task[None]] = {}
         naming.on_change.append(self.changed)
         naming.on_stored.append(self.stored)
         naming.on_deregistered.append(self.deregistered)
@@ -219,9 +222,21 @@ class Distro:
     def _stamp_form(self) -> dict[str, str]:
         return {"origin": self.origin, "epoch": str(self.epoch), "seq": str(next(self._seq))}
 
-    async def send_snapshot(self, members: Iterable[Member]) -> None:
-        body = self.snapshot()
-        await asyncio.gather(*(self._post_snapshot(m, body) for m in members))
+    def send_snapshot(self, members: Iterable[Member]) -> None:
+        """This node's snapshot to each of `members` in the background; a member whose previous snapshot is
+        still on its way (a slow peer: up to the 3 s answer timeout) is skipped this round."""
+        body: dict[str, Any] | None = None
+        for member in members:
+            if member.address in self._snapshots:
+                continue
+            body = body or self.snapshot()
+            task = asyncio.get_running_loop().create_task(self._post_snapshot(member, body))
+            self._snapshots[member.address] = task
+            task.add_done_callback(functools.partial(self._snapshot_done, member.address))
+
+    def _snapshot_done(self, address: str, task: asyncio.Task[None]) -> None:
+        if self._snapshots.get(address) is task:
+            del self._snapshots[address]
 
     async def _post_snapshot(self, member: Member, body: dict[str, Any]) -> None:
         try:
@@ -333,7 +348,7 @@ class Distro:
         if new == DOWN:
             self.release(member.address, "it is DOWN")
         elif new == UP and old == DOWN:
-            self._spawn(self.send_snapshot([member]))
+            self.send_snapshot([member])
 
     def release(self, origin: str, why: str) -> None:
         """Drop every instance `origin` sent; addresses another origin also claims go to that one."""
@@ -364,11 +379,11 @@ class Distro:
         self._spawn(self.reload_forever())
         try:
             while True:
-                await self.send_snapshot(self.members.reachable_peers())
+                self.send_snapshot(self.members.reachable_peers())
                 self.release_silent()
                 await asyncio.sleep(SNAPSHOT_INTERVAL)
         finally:
-            for task in list(self._tasks):
+            for task in [*self._tasks, *self._snapshots.values()]:
                 task.cancel()
             if self._flush_at is not None:
                 self._flush_at.cancel()
