@@ -149,6 +149,8 @@ class World:
     nodes: list[ServerProcess]
     driver: Sdk3Driver
     beats: list[Beats] = field(default_factory=list)
+    #: (service, ip, port) of the SDK clients that know all three nodes and are connected to B
+    roaming: list[Entry] = field(default_factory=list)
 
     @property
     def a(self) -> ServerProcess:
@@ -193,6 +195,9 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         start_all(nodes)
         driver = Sdk3Driver({"server": nodes[1].address}, root / "sdk3")
         world = World(kind, nodes, driver)
+        # started first: the SDK's redo loop wakes 30 s after a client starts, so by the time B is killed
+        # (the last test) less of that wait is left
+        world.roaming = [(ROAMING, ip, port) for ip, port in start_roaming_clients(world).values()]
         yield world
         for beats in world.beats:
             beats.stop()
@@ -245,6 +250,24 @@ def test_an_http_client_deregistering_elsewhere_than_it_registered_is_gone_every
     wait_listed(tuple(world.nodes), [twice], VISIBLE_WITHIN, "the instance gone from every node", present=False)
 
 
+def test_beats_reaching_another_node_keep_the_instance_alive_on_its_origin(world: World) -> None:
+    """Registered on B with a 3 s beat timeout and a 4 s delete timeout, then beaten on A only: B counts A's
+    beats, so the instance stays listed and healthy everywhere past both timeouts."""
+    fast = {"preserved.heart.beat.interval": "1000", "preserved.heart.beat.timeout": "3000"}
+    fast["preserved.ip.delete.timeout"] = "4000"
+    params = {"serviceName": "cn-spread", "ip": "10.8.4.1", "port": "80", "metadata": json.dumps(fast)}
+    assert httpx.post(world.b.base + f"{NS}/instance", params=params, timeout=10).text == "ok"
+    wait_listed((world.a,), [("cn-spread", "10.8.4.1", 80)], VISIBLE_WITHIN, "the instance on A")
+    beats = Beats(world.a, "cn-spread", "10.8.4.1", 80)
+    try:
+        time.sleep(6.0)
+        for node in world.nodes:
+            host = hosts(node, "cn-spread").get("10.8.4.1:80")
+            assert host is not None and host["healthy"], f"on {node.port}: {host}"
+    finally:
+        beats.stop()
+
+
 def test_service_metadata_written_on_b_is_served_by_a(world: World) -> None:
     params = {"serviceName": HTTP_PERSISTENT[0], "protectThreshold": "0.25", "metadata": "team=db"}
     assert httpx.put(world.b.base + f"{NS}/service", params=params, timeout=10).text == "ok"
@@ -286,7 +309,7 @@ def start_roaming_clients(world: World) -> dict[str, tuple[str, int]]:
 
 def test_a_killed_node_b_loses_what_only_it_kept_and_catches_up_after_a_restart(world: World) -> None:
     a, b, c = world.a, world.b, world.c
-    roaming = [(ROAMING, ip, port) for ip, port in start_roaming_clients(world).values()]
+    roaming = world.roaming
     wait_listed((a, c), roaming, VISIBLE_WITHIN, "the roaming clients' instances on A and C")
     b.kill()
     gone_after = wait_listed((a, c), [HTTP_EPHEMERAL, PINNED], GONE_WITHIN, "B-only instances gone", present=False)

@@ -18,7 +18,7 @@ from pynacos.server.cluster.members import DOWN, MemberList
 from pynacos.server.errors import BadRequest
 from pynacos.server.http import Call, Params
 from pynacos.server.naming.models import Instance, ServiceKey
-from pynacos.server.naming.service import NamingService
+from pynacos.server.naming.service import Beat, NamingService
 from pynacos.server.routing import Handler
 from pynacos.server.settings import Settings
 from pynacos.server.storage.engine import open_engine
@@ -37,6 +37,9 @@ class Recorder:
 
     def send(self, path: str, data: dict[str, Any], key: str | None = None, retry: bool = True) -> None:
         self.sent.append((path, dict(data)))
+
+    async def post(self, member: Any, path: str, data: dict[str, Any] | None = None, body: Any = None) -> None:
+        self.sent.append((path, {"to": member.address, **(data or {})}))
 
 
 @dataclass
@@ -173,3 +176,26 @@ async def test_a_deregistration_reaches_every_node_and_drops_only_what_each_keep
         await replicas.receive_deregister(Call(None, "POST", distro.DEREGISTER_PATH, Params(form.items()), "x"))
     assert shown(naming) == {"10.0.0.8:80": ("node:" + B, 1.0)}  # B's copy waits for B
     assert len(peers.sent) == 1  # an announcement is not announced again
+
+
+async def test_a_beat_on_a_copy_goes_to_its_origin_and_counts_there(
+    node: tuple[Distro, NamingService, Recorder],
+) -> None:
+    replicas, naming, peers = node
+    await replicas.receive_service(service_call(B, 1, [wire("10.0.0.1")]))
+    beat = Beat("10.0.0.1", 80, "DEFAULT", None)
+    assert await naming.beat(KEY, beat, lambda: Instance("x", 1)) == 10200
+    while replicas._tasks:
+        await next(iter(replicas._tasks))
+    [(path, form)] = peers.sent
+    assert path == distro.BEAT_PATH and (form["to"], form["origin"], form["ip"], form["port"]) == (
+        B,
+        A,
+        "10.0.0.1",
+        "80",
+    )
+    await naming.register(KEY, Instance("10.0.0.9", 80, healthy=False))
+    form = {"origin": C, "namespaceId": KEY.namespace, "groupName": KEY.group, "serviceName": KEY.name}
+    form |= {"ip": "10.0.0.9", "port": "80"}
+    answer = await replicas.receive_beat(Call(None, "POST", distro.BEAT_PATH, Params(form.items()), "x"))
+    assert answer.body == b"true" and naming.services[KEY].instances[("10.0.0.9", 80, True)].healthy

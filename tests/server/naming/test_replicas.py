@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pynacos.server.naming.models import Instance, Service, ServiceKey
-from pynacos.server.naming.service import NamingService
+from pynacos.server.naming.service import Beat, NamingService
 from pynacos.server.settings import Settings
 from pynacos.server.storage.engine import open_engine
 from pynacos.server.storage.naming import NamingStore
@@ -132,3 +132,15 @@ async def test_a_reload_read_before_a_local_write_does_not_undo_it(
     two.store.load = load_then_write_here  # type: ignore[method-assign]
     await two.reload_all()
     assert addresses(two, db) == {"10.2.0.1:3306": None}
+
+
+async def test_a_beat_on_a_copy_is_passed_on_and_leaves_the_copy_alone(
+    nodes: tuple[NamingService, NamingService],
+) -> None:
+    naming, _ = nodes
+    passed: list[tuple[ServiceKey, str | None]] = []
+    naming.on_replica_beat.append(lambda key, copy: passed.append((key, copy.owner)))
+    await naming.replicate(KEY, B, [Instance("10.1.0.2", 80, healthy=False)])
+    assert await naming.beat(KEY, Beat("10.1.0.2", 80, "DEFAULT", None), lambda: instance("x")) == 10200
+    assert passed == [(KEY, B)]
+    assert not naming.services[KEY].instances[("10.1.0.2", 80, True)].healthy  # the origin decides

@@ -29,6 +29,10 @@ Choices, and why
   the beats originates the instance. A client beating two nodes in turn is originated by both: each node
   shows its own (local wins over a copy), the third shows the first copy it got, so the address is listed
   once per service everywhere and moves to the other copy within 5 s when one origin lets it go.
+- A beat that reaches a node holding only a copy is passed to the copy's origin (`POST
+  /v1/ns/distro/beat`) instead of refreshing the copy: the origin alone decides when the instance turns
+  unhealthy or expires, with every beat counted wherever it landed. Without this a client spreading its
+  beats over three nodes would have its origin see a third of them and flap.
 - A client's ephemeral deregistration goes to every node (`POST /v1/ns/distro/deregister`, not retried):
   each drops the instance it keeps alive at that address, so a client that beats and deregisters on
   different nodes (the Java 1.x client picks a node per request) is gone everywhere at once, not after the
@@ -62,8 +66,8 @@ from pynacos.server import http
 from pynacos.server.cluster.members import DOWN, UP, Member
 from pynacos.server.errors import BadRequest
 from pynacos.server.http import Call, Params
-from pynacos.server.naming.models import Instance, NamingConflict, ServiceKey
-from pynacos.server.naming.service import REPLICA, NamingService
+from pynacos.server.naming.models import DEFAULT_CLUSTER, Instance, NamingConflict, ServiceKey
+from pynacos.server.naming.service import REPLICA, Beat, NamingService, is_replica
 from pynacos.server.storage.outage import report
 
 if TYPE_CHECKING:
@@ -75,12 +79,14 @@ SERVICE_PATH = "/v1/ns/distro/service"
 SNAPSHOT_PATH = "/v1/ns/distro/snapshot"
 PERSISTENT_PATH = "/v1/ns/distro/persistent"
 DEREGISTER_PATH = "/v1/ns/distro/deregister"
+BEAT_PATH = "/v1/ns/distro/beat"
 DEBOUNCE = 0.15
 SNAPSHOT_INTERVAL = 5.0
 SILENCE_LIMIT = 20.0
 RELOAD_INTERVAL = 10.0
 Stamp = tuple[int, int]
 Wire = list[dict[str, Any]]
+BeatSlot = tuple[str, ServiceKey, str, int]
 
 
 def owner_of(origin: str) -> str:
@@ -170,16 +176,20 @@ class Distro:
         self._heard: dict[str, float] = {}
         self.clock = time.monotonic
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: beats being passed on: (origin, service, ip, port)
+        self._forwarding: set[BeatSlot] = set()
         #: snapshots on their way, by member address
         self._snapshots: dict[str, asyncio.Task[None]] = {}
         naming.on_change.append(self.changed)
         naming.on_stored.append(self.stored)
         naming.on_deregistered.append(self.deregistered)
+        naming.on_replica_beat.append(self.replica_beaten)
         self.members.on_state_change(self.member_changed)
         cluster.internal_route(SERVICE_PATH, self.receive_service)
         cluster.internal_route(SNAPSHOT_PATH, self.receive_snapshot)
         cluster.internal_route(PERSISTENT_PATH, self.receive_persistent)
         cluster.internal_route(DEREGISTER_PATH, self.receive_deregister)
+        cluster.internal_route(BEAT_PATH, self.receive_beat)
 
     # -- sending ------------------------------------------------------------------------------------
 
@@ -208,7 +218,7 @@ class Distro:
         service = self.naming.services.get(key)
         if service is None:
             return []
-        mine = [i for i in service.instances.values() if i.ephemeral and not _replica(i.owner)]
+        mine = [i for i in service.instances.values() if i.ephemeral and not is_replica(i.owner)]
         return sorted((wire(self.naming.effective(service, i)) for i in mine), key=lambda w: (w["ip"], w["port"]))
 
     def snapshot(self) -> dict[str, Any]:
@@ -262,6 +272,27 @@ class Distro:
         form = {"origin": self.origin, **_key_form(key), "ip": ip, "port": str(port)}
         self.peers.send(DEREGISTER_PATH, form, key=f"deregister {_key_text(key)} {ip}:{port}", retry=False)
 
+    def replica_beaten(self, key: ServiceKey, copy: Instance) -> None:
+        """`NamingService.on_replica_beat`: a client beat the copy held here; its origin gets the beat (one
+        at a time per instance: beats come every 5 s, so one lost or skipped changes nothing)."""
+        origin = (copy.owner or "")[len(REPLICA) :]
+        member = self.members.get(origin)
+        slot = (origin, key, copy.ip, copy.port)
+        if member is None or member.state == DOWN or slot in self._forwarding:
+            return
+        self._forwarding.add(slot)
+        form = {"origin": self.origin, **_key_form(key), "ip": copy.ip, "port": str(copy.port)}
+        form["clusterName"] = copy.cluster
+        self._spawn(self._forward_beat(member, form, slot))
+
+    async def _forward_beat(self, member: Member, form: dict[str, str], slot: BeatSlot) -> None:
+        try:
+            await self.peers.post(member, BEAT_PATH, data=form)
+        except httpx.HTTPError as exc:
+            log.debug("passing a beat on to %s failed: %s", member.address, exc.__class__.__name__)
+        finally:
+            self._forwarding.discard(slot)
+
     # -- receiving ----------------------------------------------------------------------------------
 
     async def receive_service(self, call: Call) -> Response:
@@ -306,9 +337,18 @@ class Distro:
         port = params.integer("port")
         service = self.naming.services.get(key)
         holder = service.instances.get((ip, port, True)) if service is not None else None
-        if holder is not None and not _replica(holder.owner):
+        if holder is not None and not is_replica(holder.owner):
             await self.naming.deregister(key, ip, port, ephemeral=True, announce=False)
         return http.text("true")
+
+    async def receive_beat(self, call: Call) -> Response:
+        """A client beat this node's instance on another node (which holds a copy): as if it beat here."""
+        params = call.params
+        self._sender(params.required("origin"))
+        key, ip, port = _key_of(params), params.required("ip"), params.integer("port")
+        beat = Beat(ip, port, params.text("clusterName", DEFAULT_CLUSTER), None)
+        code = await self.naming.beat(key, beat, _no_instance)
+        return http.text("true" if code == 10200 else "unknown")
 
     def _sender(self, origin: Any) -> str:
         member = self.members.get(origin) if isinstance(origin, str) else None
@@ -406,8 +446,8 @@ class Distro:
         task.add_done_callback(self._tasks.discard)
 
 
-def _replica(owner: str | None) -> bool:
-    return owner is not None and owner.startswith(REPLICA)
+def _no_instance() -> Instance:
+    raise AssertionError("a beat without beat info never registers")
 
 
 def _key_form(key: ServiceKey) -> dict[str, str]:

@@ -17,8 +17,9 @@ Cluster mode (cluster/distro.py) adds two things, unused standalone:
 - Instances another node originates are held here under the owner `node:<its address>` (`replicate`):
   a local client's instance at the same address wins over them, and the first node to claim an address
   keeps it until it lets go, so two nodes claiming one address do not take it from each other for ever.
-- A client's ephemeral deregistration is announced (`on_deregistered`): an HTTP client may deregister on
-  another node than the one its beats reached.
+- A client's ephemeral deregistration is announced (`on_deregistered`), and a beat reaching a copy is
+  passed on (`on_replica_beat`) instead of refreshing the copy: an HTTP client (the Java 1.x client picks
+  a node per request) may beat and deregister on other nodes than the one it registered on.
 - After every durable write (persistent instance, health, override, cluster, service) the `on_stored`
   callbacks get the service key, and `reload(key)` / `reload_all()` take back what another node stored.
   `_written` remembers the sequence number of the last local write per service, so a reload that read
@@ -69,6 +70,10 @@ ChangeCallback = Callable[[ServiceKey], None]
 REPLICA = "node:"
 
 
+def is_replica(owner: str | None) -> bool:
+    return owner is not None and owner.startswith(REPLICA)
+
+
 def monotonic_ms() -> float:
     return time.monotonic() * 1000
 
@@ -101,6 +106,8 @@ class NamingService:
         self._lock = asyncio.Lock()
         #: told the service key after a durable write committed (cluster mode tells the other nodes)
         self.on_stored: list[ChangeCallback] = []
+        #: told (key, copy) when a client beats an instance another node keeps alive
+        self.on_replica_beat: list[Callable[[ServiceKey, Instance], None]] = []
         #: told (key, ip, port) after a client deregistered an ephemeral instance here
         self.on_deregistered: list[Callable[[ServiceKey, str, int], None]] = []
         self._writes = 0
@@ -373,6 +380,10 @@ class NamingService:
             service = self.services[key]
         assert service is not None
         instance = service.instances[(beat.ip, beat.port, True)]
+        if is_replica(instance.owner):  # a copy: kept alive by its origin, which is told of the beat
+            for callback in self.on_replica_beat:
+                callback(key, instance)
+            return 10200
         instance.last_beat = self.clock()
         service.last_update = self.clock()
         if not instance.healthy:
