@@ -158,8 +158,11 @@ class Peers:
 
     async def report_forever(self) -> None:
         while True:
-            self.members.reload_if_changed()
-            await asyncio.gather(*(self.report(m) for m in self.members.peers()))
+            try:
+                self.members.reload_if_changed()
+                await asyncio.gather(*(self.report(m) for m in self.members.peers()))
+            except Exception:  # a bug here must not end the reports for good
+                log.exception("member health reports failed")
             await asyncio.sleep(REPORT_INTERVAL)
 
     async def report(self, member: Member) -> None:

@@ -39,6 +39,8 @@ SWEEP_INTERVAL = 60.0
 GAP_WINDOW = 60.0
 #: more missing nids than this at once (an auto-increment jump) are not tracked one by one
 MAX_GAPS = 10_000
+#: rows before the newest read again at start: writes that committed while this node was loading
+START_LOOKBACK = 100
 
 
 class ConfigRepair:
@@ -51,11 +53,13 @@ class ConfigRepair:
         self.gaps: dict[int, float] = {}
 
     async def run_forever(self) -> None:
-        self.cursor = await changes.max_nid(self.engine)
+        started = False  # the cursor starts near the newest row once the database answers
         next_sweep = time.monotonic() + SWEEP_INTERVAL
         while True:
             await asyncio.sleep(TAIL_INTERVAL)
             try:
+                if not started:
+                    self.cursor, started = max(0, await changes.max_nid(self.engine) - START_LOOKBACK), True
                 await self.namespaces.reload()
                 await self.tail()
                 if time.monotonic() >= next_sweep:
