@@ -3,8 +3,11 @@ the start-up refusals (the 3-node behaviour is tests/integration/test_cluster.py
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from pynacos.server.cluster.members import DOWN, SUSPICIOUS, UP, MemberList, MemberListError, parse_members
@@ -144,3 +147,31 @@ def test_docker_names_select_cluster_mode_and_members(tmp_path: Path) -> None:
     loaded = load(tmp_path, environ={"MODE": "cluster", "NACOS_SERVERS": "10.0.0.1:8848 10.0.0.2:8848"})
     assert loaded.standalone is False
     assert loaded.member_list == ("10.0.0.1:8848", "10.0.0.2:8848")
+
+
+async def test_a_message_waiting_for_a_down_peer_goes_once_it_is_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pynacos.server.cluster import peers as peers_module
+
+    monkeypatch.setattr(peers_module, "retry_delay", lambda failures: 30.0)
+    members = MemberList(Settings(port=9000, member_ip="127.0.0.1"), ["127.0.0.1:9000", "127.0.0.1:9001"])
+    peer = members.peers()[0]
+    members.failed(peer, refused=True)
+    peers = peers_module.Peers(members, Settings(identity_key="X-Node", identity_value="v"), "fingerprint")
+    sent: list[tuple[str, str, dict[str, str]]] = []
+
+    async def post(member: Any, path: str, data: Any = None, body: Any = None) -> httpx.Response:
+        sent.append((member.address, path, dict(data)))
+        return httpx.Response(200)
+
+    monkeypatch.setattr(peers, "post", post)
+    peers.send("/x", {"v": "1"}, key="k")
+    peers.send("/x", {"v": "2"}, key="k")  # the same key: only the newest is delivered
+    await asyncio.sleep(0.2)
+    assert sent == []
+    members.succeeded(peer)
+    for _ in range(100):
+        if sent:
+            break
+        await asyncio.sleep(0.05)
+    assert sent == [("127.0.0.1:9001", "/x", {"v": "2"})]
+    await peers.close()

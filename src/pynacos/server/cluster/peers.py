@@ -15,7 +15,8 @@ member's `extendInfo.pynacosIssues`. A 403 means the peer refused this node's id
 once a minute per peer) with the settings to fix, and shown there too.
 
 Messages (`send`): to every UP or SUSPICIOUS member at once; on failure (or while the peer is DOWN) again
-after 500 + n²·1000 ms, n = 0..7, then every 49.5 s, for as long as the peer is listed (F.2.3). Messages
+after 500 + n²·1000 ms, n = 0..7, then every 49.5 s, for as long as the peer is listed (F.2.3), and at once
+when the peer turns UP again (its report arrived: it is back, no need to wait out the delay). Messages
 with a `key` are coalesced per peer: while one for (peer, key) is pending, a newer one replaces it, and
 one sent during a delivery is delivered after it. Receivers re-read the database, so only the newest
 matters and nothing piles up behind a dead peer. At most MAX_PENDING (peer, key) slots wait at once (a peer
@@ -26,6 +27,7 @@ costs nothing lasting: a config change is caught up by repair.py, a restarted pe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import itertools
 import json
@@ -35,7 +37,7 @@ from typing import Any
 
 import httpx
 
-from pynacos.server.cluster.members import DOWN, NACOS_VERSION, Member, MemberList
+from pynacos.server.cluster.members import DOWN, NACOS_VERSION, UP, Member, MemberList
 from pynacos.server.log_limits import RateLimitedLog
 from pynacos.server.settings import Settings
 
@@ -87,6 +89,18 @@ class Peers:
         self._latest: dict[tuple[str, str], tuple[str, Payload]] = {}
         self._running: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._unique = itertools.count()
+        #: set when a member turns UP: deliveries waiting to retry it go at once
+        self._back: dict[str, asyncio.Event] = {}
+        members.on_state_change(self._state_changed)
+
+    def _state_changed(self, member: Member, old: str, new: str) -> None:
+        if new == UP:
+            self._back.pop(member.address, asyncio.Event()).set()
+
+    async def _wait_retry(self, address: str, failures: int) -> None:
+        back = self._back.setdefault(address, asyncio.Event())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(back.wait(), retry_delay(failures))
 
     def url(self, member: Member, path: str) -> str:
         return f"http://{member.address}{self.settings.context_path}{path}"
@@ -132,7 +146,7 @@ class Peers:
                 if not retry:
                     continue  # once each: a newer message (if any) gets its one attempt, then the slot is done
                 self._latest.setdefault(slot, message)
-                await asyncio.sleep(retry_delay(failures))
+                await self._wait_retry(slot[0], failures)
                 failures += 1
         finally:
             self._running.pop(slot, None)
