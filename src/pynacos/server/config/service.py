@@ -104,8 +104,8 @@ class ConfigService:
     async def _catch_up(self, key: ConfigKey) -> bool:
         """Reload `key` from the database (the write lock held); tell listeners when it changed."""
         before = self._state_of(key)
-        config = await changes.load_config(self.store.engine, key)
-        versions = gray.ranked(await changes.load_grays(self.gray_store.engine, key))
+        config, grays = await changes.load_key(self.store.engine, key)
+        versions = gray.ranked(grays)
         if config is None:
             self._configs.pop(key, None)
         else:

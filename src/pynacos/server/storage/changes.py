@@ -1,7 +1,7 @@
 """What cluster mode reads to catch up with writes made on other nodes (cluster/repair.py, config refresh).
 
-- `load_config` / `load_grays`: one config key as the database has it now (formal row, gray rows); the
-  public namespace is `''` or Nacos 3.x's `'public'`, the `''` row winning as at start-up.
+- `load_key`: one config key as the database has it now (formal row with its tags, gray rows), on one
+  connection; the public namespace is `''` or Nacos 3.x's `'public'`, the `''` row winning as at start-up.
 - `history_since`: the keys named by `his_config_info` rows with `nid` above a cursor. Every config write
   adds one such row in its own transaction (configs.py, gray_configs.py), so the history tail is a log of
   changes ordered by the database, not by any node's clock.
@@ -13,13 +13,13 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pynacos.server.config.gray import GrayConfig
 from pynacos.server.config.models import Config, ConfigKey
 from pynacos.server.storage.configs import _config_from_row, _one_row_per_key
 from pynacos.server.storage.gray_configs import _gray_from_row
-from pynacos.server.storage.schema import PUBLIC_3X, schema_of, tenant_of
+from pynacos.server.storage.schema import PUBLIC_3X, Schema, schema_of, tenant_of
 from pynacos.server.storage.tables import config_info, config_info_gray, config_tags_relation, his_config_info
 
 MAX_ROWS = 1000
@@ -35,31 +35,34 @@ def _key_where(table: Any, key: ConfigKey) -> list[Any]:
     return [table.c.data_id == key.data_id, table.c.group_id == key.group, table.c.tenant_id.in_(tenants)]
 
 
-async def load_config(engine: AsyncEngine, key: ConfigKey) -> Config | None:
-    schema = await schema_of(engine)
-    query = select(*schema.columns(config_info)).where(*_key_where(config_info, key)).order_by(config_info.c.id)
+async def load_key(engine: AsyncEngine, key: ConfigKey) -> tuple[Config | None, list[GrayConfig]]:
+    """The formal config (None when there is none) and the gray versions with a known rule."""
     async with engine.connect() as conn:
-        rows = _one_row_per_key((await conn.execute(query)).all())
-        if not rows:
-            return None
-        tags_query = (
-            select(config_tags_relation.c.tag_name)
-            .where(config_tags_relation.c.id == rows[0].id)
-            .order_by(config_tags_relation.c.nid)
-        )
-        tags = list((await conn.execute(tags_query)).scalars())
+        return await _load_config(conn, key, await schema_of(engine)), await _load_grays(conn, key)
+
+
+async def _load_config(conn: AsyncConnection, key: ConfigKey, schema: Schema) -> Config | None:
+    query = select(*schema.columns(config_info)).where(*_key_where(config_info, key)).order_by(config_info.c.id)
+    rows = _one_row_per_key((await conn.execute(query)).all())
+    if not rows:
+        return None
+    tags_query = (
+        select(config_tags_relation.c.tag_name)
+        .where(config_tags_relation.c.id == rows[0].id)
+        .order_by(config_tags_relation.c.nid)
+    )
+    tags = list((await conn.execute(tags_query)).scalars())
     return _config_from_row(rows[0], tags)
 
 
-async def load_grays(engine: AsyncEngine, key: ConfigKey) -> list[GrayConfig]:
-    """The key's gray versions with a known rule; a '' row wins over its 'public' twin."""
+async def _load_grays(conn: AsyncConnection, key: ConfigKey) -> list[GrayConfig]:
+    """A '' row wins over its 'public' twin."""
     query = (
         select(config_info_gray)
         .where(*_key_where(config_info_gray, key))
         .order_by(config_info_gray.c.tenant_id.desc(), config_info_gray.c.id)
     )
-    async with engine.connect() as conn:
-        rows = (await conn.execute(query)).all()
+    rows = (await conn.execute(query)).all()
     found: dict[str, GrayConfig] = {}
     for row in rows:
         gray = _gray_from_row(row)
