@@ -23,7 +23,11 @@ Cluster mode (cluster/distro.py) adds two things, unused standalone:
 - After every durable write (persistent instance, health, override, cluster, service) the `on_stored`
   callbacks get the service key, and `reload(key)` / `reload_all()` take back what another node stored.
   `_written` remembers the sequence number of the last local write per service, so a reload that read
-  the database before a local write committed does not undo it in memory.
+  the database before a local write committed does not undo it in memory. The comparing and merging
+  itself is naming/replicas.py.
+
+Over 600 lines (style.md): every write here shares one lock and the owner index, and their invariants are
+easier to keep when the writes that depend on them sit together.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from pynacos.server.naming.models import (
     metadata_fits,
     preserved_ms,
 )
+from pynacos.server.naming.replicas import free_for, merge_durable, same_instances
 from pynacos.server.naming.switches import Switches
 from pynacos.server.storage.naming import NamingStore
 
@@ -214,9 +219,9 @@ class NamingService:
         async with self._lock:
             service = self.services.get(key)
             if service is not None:
-                instances = [i for i in instances if _free_for(service, i.address, owner)]
+                instances = [i for i in instances if free_for(service, i.address, owner)]
                 held = [i for i in service.instances.values() if i.owner == owner]
-                if _same_instances(held, instances):
+                if same_instances(held, instances):
                     return False
             changed = self._replace_owned(key, owner, instances)
         if changed:
@@ -526,7 +531,7 @@ class NamingService:
         async with self._lock:
             now = self.clock()
             for key, durable in stored.items():
-                if self._written.get(key, 0) <= since and _merge_durable(self.services, key, durable, now):
+                if self._written.get(key, 0) <= since and merge_durable(self.services, key, durable, now):
                     changed.append(key)
         for key in changed:
             self._changed(key)
@@ -653,80 +658,3 @@ def _flag_conflict(key: ServiceKey, service_ephemeral: bool) -> str:
         f"errCode: 400, errMsg: Current service {key.grouped} is persistent service, "
         "can't register ephemeral instance. "
     )
-
-
-def _free_for(service: Service, address: tuple[str, int, bool], owner: str) -> bool:
-    """Whether a replica owner may hold `address`: nobody holds it yet, or the owner itself does."""
-    holder = service.instances.get(address)
-    return holder is None or holder.owner == owner
-
-
-def _shown_fields(instance: Instance) -> tuple[Any, ...]:
-    """What subscribers see of an instance (not its beat time or owner)."""
-    metadata = tuple(sorted(instance.metadata.items()))
-    return (
-        instance.ip,
-        instance.port,
-        instance.cluster,
-        instance.weight,
-        instance.healthy,
-        instance.enabled,
-        instance.ephemeral,
-        metadata,
-        instance.instance_id,
-    )
-
-
-def _same_instances(held: Iterable[Instance], wanted: Iterable[Instance]) -> bool:
-    return sorted(map(_shown_fields, held)) == sorted(map(_shown_fields, wanted))
-
-
-def _durable_view(service: Service) -> tuple[Any, ...]:
-    """The part of a service the database holds, comparable with ==."""
-    persistent = sorted(_shown_fields(i) for i in service.instances.values() if not i.ephemeral)
-    return (
-        service.ephemeral,
-        service.has_metadata,
-        service.protect_threshold,
-        service.metadata,
-        service.selector,
-        service.clusters,
-        persistent,
-        service.overrides if not service.ephemeral else None,
-    )
-
-
-def _merge_durable(services: dict[ServiceKey, Service], key: ServiceKey, durable: Service | None, now: float) -> bool:
-    """Memory takes the database's durable state of one service; ephemeral instances (and an ephemeral
-    service's overrides, which live in memory only) stay. True when anything a client sees changed."""
-    current = services.get(key)
-    if current is None:
-        if durable is None:
-            return False
-        durable.last_update = now
-        for instance in durable.instances.values():
-            instance.last_beat = now
-        services[key] = durable
-        return True
-    before = _durable_view(current)
-    had_durable_state = current.has_metadata or any(not i.ephemeral for i in current.instances.values())
-    replica = durable or Service(key, ephemeral=current.ephemeral)
-    kept = {a: i for a, i in current.instances.items() if i.ephemeral}
-    if not kept:
-        current.ephemeral = replica.ephemeral
-    for address, instance in replica.instances.items():
-        old = current.instances.get(address)
-        instance.last_beat = old.last_beat if old is not None else now
-        kept[address] = instance
-    current.instances = kept
-    current.has_metadata, current.protect_threshold = replica.has_metadata, replica.protect_threshold
-    current.metadata, current.selector, current.clusters = replica.metadata, replica.selector, replica.clusters
-    if not current.ephemeral:
-        current.overrides = replica.overrides
-    if durable is None and had_durable_state and not current.instances:
-        del services[key]  # deleted on another node
-        return True
-    if _durable_view(current) == before:
-        return False
-    current.last_update = now
-    return True
