@@ -94,6 +94,8 @@ async def test_a_late_message_does_not_overwrite_a_newer_one(node: tuple[Distro,
     assert shown(naming) == {"10.0.0.1:80": ("node:" + B, 2.0)}
     await replicas.receive_service(service_call(B, 1, [], epoch=2))  # B restarted: its new data counts
     assert shown(naming) == {}
+    await replicas.receive_service(service_call(B, 1, [wire("10.0.0.3")], epoch=0))  # again, clock set back
+    assert shown(naming) == {"10.0.0.3:80": ("node:" + B, 1.0)}
 
 
 async def test_a_snapshot_replaces_everything_its_origin_sent(node: tuple[Distro, NamingService, Recorder]) -> None:

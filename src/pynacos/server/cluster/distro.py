@@ -13,8 +13,9 @@ Theory of operation
   replaces that origin's whole set (a service missing from the snapshot is emptied for that origin). So a
   lost message, a peer that restarted, or a copy that lost to a local instance heals within 5 s.
 - Each message carries a stamp (origin start time, sequence number); a receiver applies, per origin and
-  service, only stamps newer than the last applied, so a late message never overwrites a newer one and a
-  restarted origin (newer start time) replaces its old data.
+  service, only stamps newer than the last applied, so a late message never overwrites a newer one. A
+  start time other than the last one seen means the origin restarted: its stamps start afresh (whichever
+  way its clock moved), and its first snapshot replaces what the previous process sent.
 - An origin is dropped at once (`release`) when the member list turns it DOWN (a refused connection does
   that within one report round, about 2 s), and when nothing came from it for SILENCE_LIMIT (20 s): a
   partitioned node's instances leave the other side within about 25 s. A peer turning UP again gets this
@@ -25,10 +26,11 @@ Theory of operation
   them, so a lost notice heals within 10 s.
 
 Choices, and why
-- No proxying of HTTP writes to a "responsible" node (Nacos's DistroFilter, F.2.6): the node that receives
-  the beats originates the instance. A client beating two nodes in turn is originated by both: each node
-  shows its own (local wins over a copy), the third shows the first copy it got, so the address is listed
-  once per service everywhere and moves to the other copy within 5 s when one origin lets it go.
+- No proxying of HTTP writes to a "responsible" node (Nacos's DistroFilter, F.2.6): the node that takes
+  the registration originates the instance. A client registered on two nodes is originated by both: each
+  of them shows its own (a local instance wins over a copy), a third node shows the first copy it got and
+  keeps it until that origin lets go (no ping-pong between copies), then takes the other claim at once. So
+  the address is listed once per service on every node.
 - A beat that reaches a node holding only a copy is passed to the copy's origin (`POST
   /v1/ns/distro/beat`) instead of refreshing the copy: the origin alone decides when the instance turns
   unhealthy or expires, with every beat counted wherever it landed. Without this a client spreading its
@@ -42,7 +44,8 @@ Choices, and why
   origin's next snapshot.
 - Messages are POSTed forms with the instances as one JSON field (peers.py sends forms, with per-peer
   coalescing: only the newest message per service is pending); the snapshot, sent by this module, is a
-  JSON body. Service messages are not retried: the next snapshot carries the same data.
+  JSON body. Service messages are not retried: the next snapshot carries the same data. POST everywhere,
+  as every node-to-node route here (Nacos has no HTTP equivalent to match: its Distro speaks gRPC).
 - Only listed members may send data (the route is Internal: the server identity is checked first).
 - A replicated instance is not listed among this node's naming clients (`/v2/ns/client/*`): those show
   the clients connected here.
@@ -172,6 +175,8 @@ class Distro:
         #: per origin: the stamp last applied and the instances it claims, per service
         self._stamps: dict[str, dict[ServiceKey, Stamp]] = {}
         self._claims: dict[str, dict[ServiceKey, Wire]] = {}
+        #: per origin: the start time (epoch) of its last message
+        self._epochs: dict[str, int] = {}
         #: per origin: when its last message came (monotonic seconds)
         self._heard: dict[str, float] = {}
         self.clock = time.monotonic
@@ -302,7 +307,7 @@ class Distro:
         key = _key_of(params)
         instances = _parse_json(params.required("instances"))
         _instances(instances)  # checked whole before anything is applied
-        self._heard[origin] = self.clock()
+        self._heard_from(origin, stamp)
         await self._apply(origin, key, stamp, instances)
         return http.text("true")
 
@@ -318,7 +323,7 @@ class Distro:
                 raise BadRequest("every service of a snapshot must be a JSON object")
             _instances(item.get("instances"))
             claimed[_key_of(item)] = item["instances"]
-        self._heard[origin] = self.clock()
+        self._heard_from(origin, stamp)
         held = self.naming.owned_services(owner_of(origin)) | self._claims.get(origin, {}).keys()
         for key in sorted(claimed.keys() | held):
             await self._apply(origin, key, stamp, claimed.get(key, []))
@@ -355,6 +360,13 @@ class Distro:
         if member is None or origin == self.origin:
             raise BadRequest(f"origin '{str(origin)[:80]}' is not another member of this node's cluster")
         return str(origin)
+
+    def _heard_from(self, origin: str, stamp: Stamp) -> None:
+        """Note that `origin` is alive; a new start time means it restarted: its old stamps no longer count."""
+        self._heard[origin] = self.clock()
+        if self._epochs.get(origin) != stamp[0]:
+            self._epochs[origin] = stamp[0]
+            self._stamps.pop(origin, None)
 
     async def _apply(self, origin: str, key: ServiceKey, stamp: Stamp, instances: Wire) -> None:
         """Apply one origin's instances of one service unless a newer stamp was applied already."""
@@ -397,6 +409,7 @@ class Distro:
         self._stamps.pop(origin, None)
         self._claims.pop(origin, None)
         self._heard.pop(origin, None)
+        self._epochs.pop(origin, None)
         if keys:
             log.warning("instances from member %s removed from %d services: %s", origin, len(keys), why)
             self._spawn(self._reclaim(keys))
