@@ -34,12 +34,18 @@ LAUNCH_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    """Session-scoped, so it is set up before any module's server: a skip starts no server."""
+def chromium_present() -> None:
+    """Session-scoped, so it is decided before any module's server: a skip starts no server."""
     if MISSING is not None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true and {MISSING}")
         pytest.skip(MISSING)
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_present: None) -> Iterator[object]:
+    """Module-scoped, not session-scoped: while Playwright's sync API is open, its event loop counts as running in
+    this thread, so every later module's asyncio test (pytest-asyncio, asyncio.run) would fail in this process."""
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=TIMEOUT_MS)
