@@ -201,3 +201,23 @@ async def test_a_beat_on_a_copy_goes_to_its_origin_and_counts_there(
     form |= {"ip": "10.0.0.9", "port": "80"}
     answer = await replicas.receive_beat(Call(None, "POST", distro.BEAT_PATH, Params(form.items()), "x"))
     assert answer.body == b"true" and naming.services[KEY].instances[("10.0.0.9", 80, True)].healthy
+
+
+async def test_an_origin_let_go_while_its_snapshot_is_applied_leaves_nothing_behind(
+    node: tuple[Distro, NamingService, Recorder],
+) -> None:
+    replicas, naming, _ = node
+    replicate = naming.replicate
+
+    async def dies_meanwhile(key: ServiceKey, owner: str, instances: list[Instance]) -> bool:
+        replicas.release(B, "it died")  # B's report failed while its snapshot was being applied
+        return await replicate(key, owner, instances)
+
+    naming.replicate = dies_meanwhile  # type: ignore[method-assign]
+    services = [
+        {"namespaceId": "public", "groupName": "DEFAULT_GROUP", "serviceName": name, "instances": [wire("10.0.0.1")]}
+        for name in ("web", "api")
+    ]
+    await replicas.receive_snapshot(snapshot_call(B, 1, services))
+    assert naming.owned_services("node:" + B) == set()
+    assert all(not service.instances for service in naming.services.values())

@@ -175,6 +175,8 @@ class Distro:
         #: per origin: the stamp last applied and the instances it claims, per service
         self._stamps: dict[str, dict[ServiceKey, Stamp]] = {}
         self._claims: dict[str, dict[ServiceKey, Wire]] = {}
+        #: per origin: how many times it was let go (a message that arrived before a release is not applied)
+        self._generations: dict[str, int] = {}
         #: per origin: the start time (epoch) of its last message
         self._epochs: dict[str, int] = {}
         #: per origin: when its last message came (monotonic seconds)
@@ -307,8 +309,8 @@ class Distro:
         key = _key_of(params)
         instances = _parse_json(params.required("instances"))
         _instances(instances)  # checked whole before anything is applied
-        self._heard_from(origin, stamp)
-        await self._apply(origin, key, stamp, instances)
+        generation = self._heard_from(origin, stamp)
+        await self._apply(origin, generation, key, stamp, instances)
         return http.text("true")
 
     async def receive_snapshot(self, call: Call) -> Response:
@@ -323,10 +325,10 @@ class Distro:
                 raise BadRequest("every service of a snapshot must be a JSON object")
             _instances(item.get("instances"))
             claimed[_key_of(item)] = item["instances"]
-        self._heard_from(origin, stamp)
+        generation = self._heard_from(origin, stamp)
         held = self.naming.owned_services(owner_of(origin)) | self._claims.get(origin, {}).keys()
         for key in sorted(claimed.keys() | held):
-            await self._apply(origin, key, stamp, claimed.get(key, []))
+            await self._apply(origin, generation, key, stamp, claimed.get(key, []))
         return http.text("true")
 
     async def receive_persistent(self, call: Call) -> Response:
@@ -361,15 +363,20 @@ class Distro:
             raise BadRequest(f"origin '{str(origin)[:80]}' is not another member of this node's cluster")
         return str(origin)
 
-    def _heard_from(self, origin: str, stamp: Stamp) -> None:
-        """Note that `origin` is alive; a new start time means it restarted: its old stamps no longer count."""
+    def _heard_from(self, origin: str, stamp: Stamp) -> int:
+        """Note that `origin` is alive; a new start time means it restarted: its old stamps no longer count.
+        Returns the origin's generation: a message is applied only while no release came after it arrived."""
         self._heard[origin] = self.clock()
         if self._epochs.get(origin) != stamp[0]:
             self._epochs[origin] = stamp[0]
             self._stamps.pop(origin, None)
+        return self._generations.get(origin, 0)
 
-    async def _apply(self, origin: str, key: ServiceKey, stamp: Stamp, instances: Wire) -> None:
-        """Apply one origin's instances of one service unless a newer stamp was applied already."""
+    async def _apply(self, origin: str, generation: int, key: ServiceKey, stamp: Stamp, instances: Wire) -> None:
+        """Apply one origin's instances of one service unless a newer stamp was applied already, or the
+        origin was let go since the message arrived (it died while its snapshot was being applied)."""
+        if self._generations.get(origin, 0) != generation:
+            return
         stamps = self._stamps.setdefault(origin, {})
         if stamps.get(key, (0, 0)) >= stamp:
             return
@@ -379,9 +386,9 @@ class Distro:
             claims[key] = instances
         else:
             claims.pop(key, None)
-        await self._replicate(origin, key, instances)
+        await self._replicate(origin, generation, key, instances)
 
-    async def _replicate(self, origin: str, key: ServiceKey, instances: Wire) -> None:
+    async def _replicate(self, origin: str, generation: int, key: ServiceKey, instances: Wire) -> None:
         try:
             await self.naming.replicate(key, owner_of(origin), _instances(instances))
         except NamingConflict:
@@ -392,6 +399,8 @@ class Distro:
                 origin,
                 _key_text(key),
             )
+        if self._generations.get(origin, 0) != generation:  # let go of while this waited for the lock
+            self.naming.release(owner_of(origin))
 
     # -- letting go ---------------------------------------------------------------------------------
 
@@ -406,6 +415,7 @@ class Distro:
         """Drop every instance `origin` sent; addresses another origin also claims go to that one."""
         keys = self.naming.owned_services(owner_of(origin))
         self.naming.release(owner_of(origin))
+        self._generations[origin] = self._generations.get(origin, 0) + 1
         self._stamps.pop(origin, None)
         self._claims.pop(origin, None)
         self._heard.pop(origin, None)
@@ -417,7 +427,7 @@ class Distro:
     async def _reclaim(self, keys: set[ServiceKey]) -> None:
         for origin, claims in list(self._claims.items()):
             for key in keys & claims.keys():
-                await self._replicate(origin, key, claims[key])
+                await self._replicate(origin, self._generations.get(origin, 0), key, claims[key])
 
     def release_silent(self) -> None:
         now = self.clock()
