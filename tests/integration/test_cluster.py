@@ -385,7 +385,7 @@ def test_nodes_whose_identity_or_secret_differ_are_refused_and_reported(cluster:
             "nacos.core.auth.server.identity.value"
             in cluster.members(d)[a.address]["extendInfo"]["pynacosIssues"]["identity"]
         )
-        wait_for(lambda: "server identity refused" in a.log(), 10, "A logging the refused identity")
+        wait_for(lambda: "node-to-node call refused (bad signature)" in a.log(), 10, "A logging the refused identity")
         assert "refused this node's server identity" in d.log()
         # E's token secret differs: A answers its reports, and E sees the fingerprint differ
         e_token = login(e)

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
+from pynacos.server.auth.node_signature import node_key, signed_headers
 from tests.integration.sdk3 import VENV, Sdk3Driver, Sdk3Unavailable, sdk3_python
 from tests.integration.server_process import ServerProcess
 from tests.integration.test_cluster import (
@@ -282,13 +283,23 @@ def test_service_metadata_written_on_b_is_served_by_a(world: World) -> None:
 def test_the_replication_routes_want_the_identity_and_a_member_as_origin(world: World) -> None:
     form = {"origin": world.b.address, "epoch": "1", "seq": "1", "namespaceId": "public"}
     form |= {"groupName": "DEFAULT_GROUP", "serviceName": "cn-forged", "instances": "[]"}
-    url = world.a.base + "/v1/ns/distro/service"
+    path = "/v1/ns/distro/service"
+    url = world.a.base + path
     assert httpx.post(url, data=form, timeout=5).status_code == 403
-    identity = {IDENTITY_KEY: IDENTITY_VALUE}
-    stranger = httpx.post(url, data={**form, "origin": "10.9.9.9:8848"}, headers=identity, timeout=5)
+    identity = {IDENTITY_KEY: IDENTITY_VALUE}  # the static header opens nothing: node messages are signed
+    assert httpx.post(url, data=form, headers=identity, timeout=5).status_code == 403
+    stranger = signed_post(world.a.base, path, {**form, "origin": "10.9.9.9:8848"})
     assert stranger.status_code == 400 and "not another member" in stranger.text
-    malformed = httpx.post(url, data={**form, "instances": '[{"ip": 1}]'}, headers=identity, timeout=5)
+    malformed = signed_post(world.a.base, path, {**form, "instances": '[{"ip": 1}]'})
     assert malformed.status_code == 400 and "'ip'" in malformed.text
+
+
+def signed_post(base: str, path: str, form: dict[str, str]) -> httpx.Response:
+    """A node-to-node message as a member sends it (auth/node_signature.py)."""
+    with httpx.Client(timeout=5) as client:
+        request = client.build_request("POST", base + path, data=form)
+        request.headers.update(signed_headers(node_key(IDENTITY_VALUE), "POST", path, b"", request.content))
+        return client.send(request)
 
 
 def start_roaming_clients(world: World) -> dict[str, tuple[str, int]]:

@@ -11,7 +11,7 @@ import pytest
 from starlette.datastructures import Headers
 
 from pynacos.server.app import NacosApp
-from pynacos.server.auth.policy import INTERNAL, Admin, Authenticated, Internal, Public, Secured
+from pynacos.server.auth.policy import Admin, Authenticated, Internal, Public, Secured
 from pynacos.server.auth.rbac import resource_matches
 from pynacos.server.errors import AuthFailed
 from pynacos.server.http import Call, Params
@@ -200,61 +200,6 @@ async def test_server_identity_header_passes_when_configured(tmp_path: object) -
             assert bad.status_code == 403
     finally:
         await app.stop()
-
-
-@dataclass(frozen=True)
-class InternalRoute:
-    path: str = "/v1/core/cluster/report"
-    policy: Internal = INTERNAL
-
-
-def internal_call(headers: dict[str, str], **params: str) -> Call:
-    return Call(None, "POST", InternalRoute.path, Params(params.items()), "10.0.0.9", header_map=Headers(headers))
-
-
-@pytest.mark.parametrize("auth_on", [True, False])
-async def test_internal_routes_need_the_identity_header_whatever_the_switches(tmp_path: Path, auth_on: bool) -> None:
-    """Node-to-node routes: the identity value opens them; no identity, a wrong one, a token, or the
-    `Nacos-Server` User-Agent (even whitelisted) do not, with auth on or off."""
-    from pynacos.server.settings import Settings
-    from tests.server.auth.conftest import KEY
-
-    settings = Settings(
-        home=str(tmp_path),
-        auth_enabled=auth_on,
-        token_secret_key=KEY,
-        identity_key="X-Node",
-        identity_value="v" * 40,
-        user_agent_auth_white=True,
-    )
-    app = await started(settings)
-    try:
-        guard = app.auth.guard
-        passing = internal_call({"X-Node": "v" * 40})
-        await guard.identify(InternalRoute(), passing)
-        await guard.check(InternalRoute(), passing)
-        assert passing.principal is not None and passing.principal.is_admin
-        await app.auth.accounts.create_admin(ADMIN_PASSWORD)
-        async with asgi_client(app) as client:
-            admin_token = await login(client, "nacos", ADMIN_PASSWORD)
-        refused = [
-            {},
-            {"X-Node": "v"},
-            {"User-Agent": "Nacos-Server:v2.5.1"},
-            {"Authorization": f"Bearer {admin_token}"},
-        ]
-        for headers in refused:
-            with pytest.raises(AuthFailed) as caught:
-                await guard.check(InternalRoute(), internal_call(headers))
-            assert "nacos.core.auth.server.identity.value" in caught.value.detail
-            assert "v" * 40 not in caught.value.detail
-    finally:
-        await app.stop()
-
-
-async def test_internal_routes_refuse_everything_without_a_configured_identity(app: NacosApp) -> None:
-    with pytest.raises(AuthFailed):
-        await app.auth.guard.check(InternalRoute(), internal_call({"X-Node": ""}))
 
 
 async def test_server_identity_never_opens_the_console_scope(tmp_path: Path) -> None:

@@ -10,8 +10,9 @@ Order (Nacos's AuthFilter, auth.md §2.3, with its bypasses closed):
    secret must not open it).
 3. `User-Agent: Nacos-Server...` -> pass only if `userAgentAuthWhite` was switched on explicitly (not on the
    console either).
-`Internal` routes (node to node) are the exception to 1-5: they need the identity header, always, and
-nothing else opens them.
+`Internal` routes (node to node) are the exception to 1-5: they need a message signed with the identity
+value (auth/node_signature.py), always, and nothing else opens them: not the identity header itself, not
+a token, not an auth switch.
 4. The plugin establishes who is calling (token, or username+password) -> 403 on failure.
 5. The route's policy decides: any identity, ROLE_ADMIN, or a permission on the resources the
    request names (read from the same parameters the handler uses).
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from pynacos.server.auth.failures import RecentFailures
+from pynacos.server.auth.node_signature import SignatureCheck, node_key
 from pynacos.server.auth.plugins import AuthPlugin
 from pynacos.server.auth.policy import Admin, Authenticated, Internal, Policy, Public, Secured
 from pynacos.server.auth.principal import Principal
@@ -44,9 +46,8 @@ CONSOLE_SCOPE = "/v3/console/"
 ACCOUNT_ROUTES = ("/v1/auth/", "/v3/auth/")
 #: why a node-to-node call was refused, and what to fix (the value presented is never logged)
 INTERNAL_REFUSED = (
-    "server identity refused: this node-to-node call did not carry the header named by "
-    "nacos.core.auth.server.identity.key with the value of nacos.core.auth.server.identity.value; "
-    "set both to the same values on every node"
+    "node-to-node call refused ({reason}): node messages are signed with "
+    "nacos.core.auth.server.identity.value; set it to the same value on every node"
 )
 
 
@@ -113,6 +114,8 @@ class Guard:
         self.switches = switches
         self.plugin = plugin
         self.failures = FailureLog()
+        self.signatures = SignatureCheck()
+        self._key_of = ("", b"")
         self._admin_exists = admin_exists
 
     async def identify(self, route: Guarded, call: Call) -> None:
@@ -120,7 +123,7 @@ class Guard:
         valid ones cannot make the server buffer a body first. Without any there, the body may hold them
         (Java 1.x clients send `accessToken` in the form) and `check` decides once it has been read."""
         if isinstance(route.policy, Internal):
-            self._check_internal(route, call)
+            self._refuse_internal(route, call, self.signatures.premature(call.headers))
             return
         if (
             not self.switches.on_for(route.path)
@@ -138,7 +141,7 @@ class Guard:
 
     async def check(self, route: Guarded, call: Call) -> None:
         if isinstance(route.policy, Internal):
-            self._check_internal(route, call)
+            await self._check_internal(route, call)
             return
         if not self.switches.on_for(route.path) or isinstance(route.policy, Public):
             return
@@ -168,13 +171,27 @@ class Guard:
         presented = call.headers.get(s.identity_key)
         return presented is not None and hmac.compare_digest(presented.encode(), s.identity_value.encode())
 
-    def _check_internal(self, route: Guarded, call: Call) -> None:
-        """Node-to-node routes: the identity header or nothing (no token, no User-Agent, no auth switch)."""
-        if self._identity_matches(call):
-            call.principal = Principal(SERVER_USER, "server-identity", is_admin=True)
-            return
-        self.failures.record(INTERNAL_REFUSED, call.client_ip, "", route.path)
-        raise AuthFailed(INTERNAL_REFUSED)
+    async def _check_internal(self, route: Guarded, call: Call) -> None:
+        """Node-to-node routes: a signed message or nothing (no token, no User-Agent, no auth switch)."""
+        value = self.switches.identity_value
+        if not value:
+            self._refuse_internal(route, call, "this node has no nacos.core.auth.server.identity.value")
+        body = await call.http_request.body()
+        query = call.http_request.scope.get("query_string", b"")
+        reason = self.signatures.verify(self._node_key(value), call.method, route.path, query, body, call.headers)
+        self._refuse_internal(route, call, reason)
+        call.principal = Principal(SERVER_USER, "server-identity", is_admin=True)
+
+    def _refuse_internal(self, route: Guarded, call: Call, reason: str | None) -> None:
+        if reason is not None:
+            text = INTERNAL_REFUSED.format(reason=reason)
+            self.failures.record(text, call.client_ip, "", route.path)
+            raise AuthFailed(text)
+
+    def _node_key(self, value: str) -> bytes:
+        if self._key_of[0] != value:
+            self._key_of = (value, node_key(value))
+        return self._key_of[1]
 
     def _authorize(self, route: Guarded, call: Call, principal: Principal) -> None:
         policy = route.policy

@@ -1,8 +1,9 @@
 """Talking to the other members over their HTTP port: health reports, and messages with retry.
 
-Every call carries `<identity.key>: <identity.value>`, `User-Agent: Nacos-Server:<version>` and
-`Nacos-Server: <version>` (auth.md §9), and goes to an `Internal` route on the peer, which refuses it
-(403) unless the identity matches. Timeouts are short (connect 1 s, answer 3 s): a slow peer must not hold
+Every call is signed with the server identity value (auth/node_signature.py: time, nonce and an HMAC
+over method, path, query and body; the value itself never travels), carries `User-Agent:
+Nacos-Server:<version>` and `Nacos-Server: <version>`, and goes to an `Internal` route on the peer, which
+refuses it (403) unless the signature is good, fresh and not replayed. Timeouts are short (connect 1 s, answer 3 s): a slow peer must not hold
 a message meant for the others.
 
 Reports (F.1.5): every 2 s this node POSTs its Member JSON to every peer's `/v1/core/cluster/report`
@@ -37,6 +38,7 @@ from typing import Any
 
 import httpx
 
+from pynacos.server.auth.node_signature import node_key, signed_headers
 from pynacos.server.cluster.members import DOWN, NACOS_VERSION, UP, Member, MemberList
 from pynacos.server.log_limits import RateLimitedLog
 from pynacos.server.settings import Settings
@@ -79,11 +81,8 @@ class Peers:
         self.members = members
         self.settings = settings
         self.fingerprint = secret_fingerprint
-        self.headers = {
-            settings.identity_key: settings.identity_value,
-            "User-Agent": f"Nacos-Server:{NACOS_VERSION}",
-            "Nacos-Server": NACOS_VERSION,
-        }
+        self.headers = {"User-Agent": f"Nacos-Server:{NACOS_VERSION}", "Nacos-Server": NACOS_VERSION}
+        self.key = node_key(settings.identity_value)
         self.client = httpx.AsyncClient(timeout=TIMEOUT, trust_env=False)
         self.problems = RateLimitedLog(log)
         self._latest: dict[tuple[str, str], tuple[str, Payload]] = {}
@@ -107,7 +106,9 @@ class Peers:
 
     async def post(self, member: Member, path: str, data: Payload | None = None, body: Any = None) -> httpx.Response:
         """One call to a peer's Internal route (form `data` or JSON `body`); raises httpx.HTTPError."""
-        response = await self.client.post(self.url(member, path), data=data, json=body, headers=self.headers)
+        request = self.client.build_request("POST", self.url(member, path), data=data, json=body, headers=self.headers)
+        request.headers.update(signed_headers(self.key, "POST", path, request.url.query, request.content))
+        response = await self.client.send(request)
         if response.status_code == 403:
             self.identity_refused(member)
         return response
