@@ -3,8 +3,8 @@
 Every call is signed with the server identity value (auth/node_signature.py: time, nonce and an HMAC
 over method, path, query and body; the value itself never travels), carries `User-Agent:
 Nacos-Server:<version>` and `Nacos-Server: <version>`, and goes to an `Internal` route on the peer, which
-refuses it (403) unless the signature is good, fresh and not replayed. Timeouts are short (connect 1 s, answer 3 s): a slow peer must not hold
-a message meant for the others.
+refuses it (403) unless the signature is good, fresh and not replayed. Timeouts are short (connect 1 s,
+answer 3 s): a slow peer must not hold a message meant for the others.
 
 Reports (F.1.5): every 2 s this node POSTs its Member JSON to every peer's `/v1/core/cluster/report`
 (Nacos: one peer per round over gRPC; here all of them, so a dead node is seen within about 2 s plus the
@@ -54,8 +54,9 @@ MAX_PENDING = 100_000
 IDENTITY_ISSUE = "identity"
 SECRET_ISSUE = "tokenSecret"
 IDENTITY_REFUSED = (
-    "refused this node's server identity (HTTP 403): set nacos.core.auth.server.identity.key and "
-    "nacos.core.auth.server.identity.value to the same values on every node"
+    "refused this node's server identity (HTTP 403, its log says why): set "
+    "nacos.core.auth.server.identity.value to the same value on every node, and keep the nodes' clocks "
+    "within 30 s of each other (NTP)"
 )
 SECRET_DIFFERS = (
     "has a different token secret: tokens issued by one node are refused by the other. Set "
