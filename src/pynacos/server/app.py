@@ -132,12 +132,17 @@ class NacosApp:
         self.connections.on_push = lambda kind, acked: self.metrics.grpc_pushes.labels(
             kind, "acked" if acked else "failed"
         ).inc()
-        self.bus.subscribe(ConfigChanged, lambda event: self.metrics.config_publishes.inc())
+        self.bus.subscribe(ConfigChanged, self._count_publish)
         self.metrics.gauge("pynacos_config_count", "Configs held in memory.", lambda: self.configs.count())
         self.metrics.gauge("pynacos_config_listeners", "Held HTTP long polls.", lambda: self.hub.held)
         self.metrics.nacos_monitor(self._monitor_sources(push))
         self.router = self._build_router(self.naming_routes)
         self._tasks.append(asyncio.create_task(self._load()))
+
+    def _count_publish(self, event: ConfigChanged) -> None:
+        """Writes acknowledged here; a change read back from another node (cluster) was counted there."""
+        if event.local:
+            self.metrics.config_publishes.inc()
 
     def _monitor_sources(self, push: UdpPush) -> MonitorSources:
         """What Nacos's `nacos_monitor` gauges read at scrape time (metrics.py maps them onto Nacos's names)."""
