@@ -241,6 +241,15 @@ def test_instances_deregistered_on_b_leave_a_and_c(world: World) -> None:
     wait_listed((a, c), gone, VISIBLE_WITHIN, "the deregistered instances gone from A and C", present=False)
 
 
+def test_a_grpc_client_that_disconnects_from_b_leaves_a_and_c(world: World) -> None:
+    left = ("cn-left", "10.8.1.3", 82)
+    world.driver.ok("naming.start", client="leaving", server=world.b.address)
+    world.driver.ok("naming.register", client="leaving", service=left[0], ip=left[1], port=left[2])
+    wait_listed((world.a, world.c), [left], VISIBLE_WITHIN, "the leaving client's instance on A and C")
+    world.driver.ok("shutdown", client="leaving")
+    wait_listed((world.a, world.c), [left], VISIBLE_WITHIN, "its instance gone from A and C", present=False)
+
+
 def test_an_http_client_deregistering_elsewhere_than_it_registered_is_gone_everywhere(world: World) -> None:
     """The Java 1.x client picks a node per request: registered (beaten) on A and on C, deregistered on B."""
     twice = ("cn-twice", "10.8.3.1", 80)
