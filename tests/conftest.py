@@ -1,8 +1,8 @@
 """Shared fixtures: an in-process server (driven through httpx's ASGI transport) and settings.
 
-The suite runs in parallel (pyproject.toml addopts: `-n 4 --dist loadfile`, pytest-xdist): each test module runs
-whole in one worker process, several modules at once, and other people's pytest runs share the machine and its
-databases. A new test module must therefore:
+The suite runs in parallel (pyproject.toml addopts: `-n auto --dist loadfile`, pytest-xdist; `auto` is
+`pytest_xdist_auto_num_workers` below): each test module runs whole in one worker process, several modules at
+once, and other people's pytest runs share the machine and its databases. A new test module must therefore:
 - name every MariaDB/PostgreSQL database it creates uniquely per process (`os.getpid()` in the name, as
   tests/server/storage/conftest.py `DB` does) and drop it afterwards; never a fixed name;
 - take every port from `tests.integration.server_process.free_port()` (or bind port 0), never a fixed one, and
@@ -18,6 +18,7 @@ Serial runs: `pytest -n0 ...` or `pytest -p no:xdist ...` (the xdist addopts are
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -56,6 +57,21 @@ def asgi_client(app: NacosApp, client_ip: str = "127.0.0.1") -> httpx.AsyncClien
 async def client(app: NacosApp) -> AsyncIterator[httpx.AsyncClient]:
     async with asgi_client(app) as http_client:
         yield http_client
+
+
+PARALLEL_WORKERS = 4  # measured on 2 cores: most of the suite's time is waiting (docs/verification.md)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: PARALLEL_WORKERS, or one per named file when fewer (none for a single file, which then runs in
+    this process as before): with `--dist loadfile` a file never spans workers, so more would only sit idle.
+    PYTEST_XDIST_AUTO_NUM_WORKERS in the environment still wins (xdist reads it when this returns None)."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    paths = {str(arg).split("::", 1)[0] for arg in config.args}
+    if paths and all(path.endswith(".py") for path in paths) and len(paths) < PARALLEL_WORKERS:
+        return len(paths) if len(paths) > 1 else 0
+    return PARALLEL_WORKERS
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
