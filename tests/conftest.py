@@ -10,7 +10,10 @@ once, and other people's pytest runs share the machine and its databases. A new 
 - write only under `tmp_path` / `tmp_path_factory`; a shared cache outside them (like .cache/sdk3-venv) is built
   under an `fcntl.flock` lock into a directory of its own, then renamed into place (tests/integration/sdk3.py);
 - read log lines through `caplog` or its own server's log file, never global logging state another module set;
-- wait on time by polling toward a deadline that holds on a loaded 2-core machine, never by a bare sleep;
+- wait on time by polling toward a deadline that holds on a loaded 2-core machine, never by a bare sleep, and
+  compare the cost of two code paths in this process's CPU time (`time.process_time`), not wall time;
+- leave nothing running in the worker process after the module: a session-scoped fixture lives on into other
+  modules (an open Playwright sync API makes its event loop look running, failing every later asyncio test);
 - share one server per module (scope="module") where its tests don't interfere: with `--dist loadfile` a
   module-scoped fixture is built once, in the one worker that runs the module.
 Serial runs: `pytest -n0 ...` or `pytest -p no:xdist ...` (the xdist addopts are then accepted and ignored).
