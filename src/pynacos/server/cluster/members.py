@@ -159,6 +159,11 @@ def first_ipv4() -> str:
                 return address
     except OSError:
         pass
+    return outgoing_ip()
+
+
+def outgoing_ip() -> str:
+    """The address of the interface the default route uses (no packet is sent), else loopback."""
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
             probe.connect(_PROBE)

@@ -16,7 +16,6 @@ on (Nacos: none; scripts call it as a liveness probe).
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, Protocol
@@ -25,6 +24,7 @@ from starlette.responses import Response
 
 from pynacos.server import http
 from pynacos.server.auth.policy import AUTHENTICATED, PUBLIC, Secured
+from pynacos.server.cluster.members import outgoing_ip
 from pynacos.server.errors import BadRequest
 from pynacos.server.grpc.connections import Connection, split_peer
 from pynacos.server.http import Call
@@ -35,8 +35,6 @@ from pynacos.server.settings import Settings
 CORE = "/v3/admin/core"
 NODE_STATES = ("STARTING", "UP", "SUSPICIOUS", "DOWN", "ISOLATION")
 NACOS_ADMIN = Secured("r", resource="nacos/admin")
-#: an address outside every local network: connecting a UDP socket to it only picks the outgoing interface
-_PROBE = ("192.0.2.1", 9)
 
 
 class IllegalState(BadRequest):
@@ -48,17 +46,8 @@ def self_ip(settings: Settings) -> str:
     """This node's IP as members and clients see it (module docstring); IPv6 in brackets, as Nacos writes it."""
     ip = settings.listen_address
     if ip in ("0.0.0.0", "::", ""):
-        ip = _outgoing_ip()
+        ip = outgoing_ip()
     return f"[{ip}]" if ":" in ip else ip
-
-
-def _outgoing_ip() -> str:
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.connect(_PROBE)
-            return str(probe.getsockname()[0])
-    except OSError:
-        return "127.0.0.1"
 
 
 class MemberView(Protocol):
