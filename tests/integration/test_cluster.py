@@ -251,6 +251,44 @@ def test_a_publish_on_a_reaches_a_grpc_listener_on_c_within_a_second(cluster: Cl
     assert asyncio.run(scenario()) < 1.0
 
 
+def test_the_loader_sees_every_member_and_a_smart_reload_moves_connections_off_the_busiest(
+    cluster: Cluster,
+) -> None:
+    """`/v3/admin/core/loader/cluster` lists the three members' figures; four SDK connections on C and none
+    elsewhere: a smart reload tells C to keep the average (2) and reset the rest."""
+    a, c = cluster.nodes[0], cluster.nodes[2]
+    admin = {"accessToken": cluster.token(a)}
+
+    def loader_cluster() -> dict[str, Any]:
+        reply = httpx.get(a.base + "/v3/admin/core/loader/cluster", params=admin, timeout=10)
+        assert reply.status_code == 200, reply.text
+        data: dict[str, Any] = reply.json()["data"]
+        return data
+
+    async def scenario() -> None:
+        clients = [GrpcTestClient(c.port + 1000, token=cluster.token(c)) for _ in range(4)]
+        for client in clients:
+            await client.connect()
+        try:
+            shown = await asyncio.to_thread(loader_cluster)
+            assert (shown["memberCount"], shown["metricsCount"], shown["completed"]) == (3, 3, True)
+            assert {node["address"] for node in shown["detail"]} == {node.address for node in cluster.nodes}
+            on_c = {node["address"]: node["sdkConCount"] for node in shown["detail"]}[c.address]
+            assert on_c >= 4
+            moved = await asyncio.to_thread(
+                httpx.post, a.base + "/v3/admin/core/loader/smartReloadCluster", params=admin, timeout=30
+            )
+            assert moved.status_code == 200, moved.text
+            after = await asyncio.to_thread(loader_cluster)
+            left = {node["address"]: node["sdkConCount"] for node in after["detail"]}[c.address]
+            assert left < on_c and left <= -(-after["total"] // 3) + 1, after
+        finally:
+            for client in clients:
+                await client.close()
+
+    asyncio.run(scenario())
+
+
 def test_a_beta_version_published_on_a_is_served_by_c(cluster: Cluster) -> None:
     a, c = cluster.nodes[0], cluster.nodes[2]
     data_id = f"beta-{cluster.kind}"

@@ -166,6 +166,11 @@ class NacosApp:
         namespaces_v3, naming_v3 = NamespaceRoutesV3(namespaces), NamingRoutesV3(naming_v2, naming_v1.clients)
         capacity_store = CapacityStore(self.configs.store.engine)
         capacity = CapacityService(capacity_store, self.configs, self.namespaces.exists, s.default_tenant_quota)
+        loader = LoaderRoutes(self.connections, core.member.address)
+        if self.cluster is not None:  # the loader's figures and reloads reach the peers (its routes join the cluster's)
+            from pynacos.server.cluster.loader import ClusterLoader
+
+            ClusterLoader(self.cluster, loader)
         routes = [
             *ops.routes(),
             *core.routes(),
@@ -181,7 +186,7 @@ class NacosApp:
             *naming_v3.routes(),
             *ConsoleRoutes(config_v3, naming_v3, namespaces_v3, core, ops, self.auth, self.storage).routes(),
             *ClientRoutes(naming_v1.clients, core.member.address).routes(),
-            *LoaderRoutes(self.connections, core.member.address).routes(),
+            *loader.routes(),
             *ModuleOpsRoutes(self.configs, self.connections).routes(),
             *CapacityRoutes(capacity).routes(),
             *ConsoleUi(s.console_ui_enabled).routes(),

@@ -7,8 +7,12 @@ A reset sends ConnectResetRequest (with `serverIp`/`serverPort` when a `redirect
 for the client's ack up to RESET_ACK_TIMEOUT, then ends the stream as the graceful shutdown does: the Java
 client switches server on the request, but Go may stay and the Python and Rust clients ignore it
 (protocol.md E.6), and only a closed stream makes all of them reconnect. Only connections labelled
-`source=sdk` are reset, as in Nacos. pynacos runs standalone: the cluster is this node, so a smart reload
-finds no node over the average and moves nothing (Nacos answers success the same way with one member).
+`source=sdk` are reset, as in Nacos.
+
+The cluster figures and the smart reload cover every member: in cluster mode `peers` (cluster/loader.py) asks
+each reachable peer for its figures and tells an overloaded one to keep only the average; standalone, the
+cluster is this node, so a smart reload finds no node over the average and moves nothing (as Nacos with one
+member). A smart reload that could not hear from every member moves nothing and says so (503).
 
 Differences, decided: `reloadCurrent` keeps `count` connections and resets the rest at once (Nacos leaves it
 to a timer task and treats `count=0` as "do nothing"); an unknown `connectionId` is a 404 (Nacos: success);
@@ -18,14 +22,15 @@ a malformed `redirectAddress`, `count` below 0 or `loaderFactor` outside 0-1 is 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.responses import Response
 
 from pynacos.server import http
 from pynacos.server.auth.policy import Secured
-from pynacos.server.errors import BadRequest, NotFound
+from pynacos.server.errors import BadRequest, NotFound, Unavailable
 from pynacos.server.grpc.connections import Connection, Connections
 from pynacos.server.http import Call, Params
 from pynacos.server.routing import Route, route
@@ -67,10 +72,24 @@ def _cpu_share() -> float:
     return round(min(1.0, os.getloadavg()[0] / (os.cpu_count() or 1)), 4)
 
 
+class LoaderPeers(Protocol):
+    """The other members, as the loader needs them (cluster/loader.py)."""
+
+    def member_count(self) -> int: ...
+
+    async def figures(self) -> list[dict[str, Any]]:
+        """The figures of every peer that answered."""
+
+    async def reload(self, address: str, keep: int) -> None:
+        """Tell the member at `address` to keep `keep` SDK connections and reset the others."""
+
+
 class LoaderRoutes:
     def __init__(self, connections: Connections, address: str) -> None:
         self.connections = connections
         self.address = address
+        #: the other members, in cluster mode
+        self.peers: LoaderPeers | None = None
 
     def routes(self) -> list[Route]:
         read_v3, write_v3 = Secured("r", resource=V3), Secured("w", resource=V3)
@@ -107,6 +126,23 @@ class LoaderRoutes:
         redirect = redirect_of(params)
         await self.reset(self.sdk_connections()[count:], redirect)
 
+    async def smart_reload(self, params: Params) -> None:
+        """Members with more SDK connections than the average times (1 + loaderFactor) keep the average."""
+        factor = loader_factor(params)
+        shown = await self.cluster()
+        if not shown["completed"]:
+            raise Unavailable("not every member reported its load: nothing was moved, try again")
+        keep = math.ceil(shown["total"] / shown["metricsCount"])
+        for node in shown["detail"]:
+            if node["sdkConCount"] > keep * (1 + factor):
+                await self.reload_member(node["address"], keep)
+
+    async def reload_member(self, address: str, keep: int) -> None:
+        if address == self.address:
+            await self.reset(self.sdk_connections()[keep:], {})
+        elif self.peers is not None:
+            await self.peers.reload(address, keep)
+
     async def reload_client(self, params: Params) -> None:
         connection_id = params.required("connectionId").strip()
         redirect = redirect_of(params)
@@ -129,18 +165,21 @@ class LoaderRoutes:
             "cpu": repr(_cpu_share()),
         }
 
-    def cluster(self) -> dict[str, Any]:
-        node = self.figures()
-        total = node["sdkConCount"]
+    async def cluster(self) -> dict[str, Any]:
+        """Every member's figures that could be had, and their spread (Nacos's ServerLoaderInfo shape)."""
+        nodes = [self.figures(), *(await self.peers.figures() if self.peers else [])]
+        members = self.peers.member_count() if self.peers else 1
+        counts = [int(node["sdkConCount"]) for node in nodes]
+        total, average = sum(counts), sum(counts) // len(counts)
         return {
-            "detail": [node],
-            "memberCount": 1,
-            "metricsCount": 1,
-            "completed": True,
-            "max": total,
-            "min": total,
-            "avg": total,
-            "threshold": repr(total * 1.1),
+            "detail": nodes,
+            "memberCount": members,
+            "metricsCount": len(nodes),
+            "completed": len(nodes) == members,
+            "max": max(counts),
+            "min": min(counts),
+            "avg": average,
+            "threshold": repr(average * 1.1),
             "total": total,
         }
 
@@ -155,11 +194,11 @@ class LoaderRoutes:
         return http.result(None)
 
     async def smart_reload_v3(self, call: Call) -> Response:
-        loader_factor(call.params)
+        await self.smart_reload(call.params)
         return http.result(None)
 
     async def cluster_v3(self, call: Call) -> Response:
-        return http.result(self.cluster())
+        return http.result(await self.cluster())
 
     # -- 2.x -----------------------------------------------------------------------------------------------
 
@@ -172,15 +211,17 @@ class LoaderRoutes:
         return http.text("success")
 
     async def smart_reload_v2(self, call: Call) -> Response:
-        loader_factor(call.params)
+        await self.smart_reload(call.params)
         return http.text("Ok")
 
     async def cluster_v2(self, call: Call) -> Response:
         """2.5.1's shape: each node's figures under `metric` as strings, `threshold` a number."""
-        shown = self.cluster()
-        node = shown["detail"][0]
-        metric = {k: str(node[k]) for k in ("conCount", "sdkConCount", "load", "cpu")}
-        total = shown["total"]
-        return http.json(
-            {**shown, "detail": [{"address": node["address"], "metric": metric}], "threshold": total * 1.1}
-        )
+        shown = await self.cluster()
+        detail = [
+            {
+                "address": node["address"],
+                "metric": {k: str(node[k]) for k in ("conCount", "sdkConCount", "load", "cpu")},
+            }
+            for node in shown["detail"]
+        ]
+        return http.json({**shown, "detail": detail, "threshold": shown["avg"] * 1.1})
