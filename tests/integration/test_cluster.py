@@ -28,7 +28,7 @@ from pynacos.server.config.models import Config, ConfigKey, md5_of
 from pynacos.server.settings import Settings
 from pynacos.server.storage.configs import ConfigStore
 from tests.integration.server_process import ServerProcess, free_port
-from tests.server.grpc_support import GrpcTestClient
+from tests.server.grpc_support import GrpcTestClient, answer_metrics
 from tests.server.storage.conftest import fresh_mysql, fresh_postgresql, raw_engine, require
 
 pytestmark = pytest.mark.integration
@@ -285,6 +285,31 @@ def test_the_loader_sees_every_member_and_a_smart_reload_moves_connections_off_t
         finally:
             for client in clients:
                 await client.close()
+
+    asyncio.run(scenario())
+
+
+def test_config_client_metrics_of_the_cluster_include_clients_on_other_members(cluster: Cluster) -> None:
+    """`metrics/cluster` on A asks C, whose gRPC client answers; `metrics/ip` on A asks only A's clients."""
+    a, c = cluster.nodes[0], cluster.nodes[2]
+    admin = {"accessToken": cluster.token(a), "ip": "127.0.0.1"}
+
+    async def scenario() -> None:
+        client = GrpcTestClient(c.port + 1000, token=cluster.token(c))
+        await client.connect()
+        client.ack = False
+        try:
+            metrics = {"app.yaml+DEFAULT_GROUP+": {"md5": "0cc175b9c0f1b6a831c399e269772661"}}
+            reply, _ = await asyncio.gather(
+                asyncio.to_thread(httpx.get, a.base + "/v3/admin/cs/metrics/cluster", params=admin, timeout=30),
+                answer_metrics(client, metrics),
+            )
+            assert reply.status_code == 200, reply.text
+            assert reply.json()["data"] == metrics
+            local = await asyncio.to_thread(httpx.get, a.base + "/v3/admin/cs/metrics/ip", params=admin, timeout=30)
+            assert local.json()["data"] == {}
+        finally:
+            await client.close()
 
     asyncio.run(scenario())
 

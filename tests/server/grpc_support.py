@@ -100,3 +100,11 @@ class GrpcTestClient:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
         await self.channel.close()
+
+
+async def answer_metrics(client: GrpcTestClient, metrics: dict[str, Any]) -> payload.Incoming:
+    """Wait for the server's next ClientConfigMetricRequest and answer it as a Java client does."""
+    asked = await client.wait_push("ClientConfigMetricRequest", timeout=10, after=len(client.pushes))
+    answer = {"resultCode": 200, "errorCode": 0, "requestId": asked.body["requestId"], "metrics": metrics}
+    await client._outbox.put(payload.encode("ClientConfigMetricResponse", answer))
+    return asked

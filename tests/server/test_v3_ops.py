@@ -16,12 +16,11 @@ from sqlalchemy import update
 
 from pynacos.server.app import NacosApp
 from pynacos.server.events import ConfigChanged
-from pynacos.server.grpc import payload
 from pynacos.server.settings import Settings
 from pynacos.server.storage.tables import config_info
 from tests.conftest import asgi_client, started
 from tests.server.auth.conftest import ADMIN_PASSWORD, USER_PASSWORD, login
-from tests.server.grpc_support import GrpcTestClient
+from tests.server.grpc_support import GrpcTestClient, answer_metrics
 from tests.server.naming.auth_setup import app_with_user
 from tests.server.support import publish
 
@@ -144,14 +143,6 @@ async def test_derby_paths_do_not_exist(client: httpx.AsyncClient) -> None:
 
 
 # -- client metrics (gRPC) --------------------------------------------------------------------------------------
-
-
-async def answer_metrics(client: GrpcTestClient, metrics: dict[str, Any]) -> payload.Incoming:
-    """Wait for the server's next ClientConfigMetricRequest and answer it as a Java client does."""
-    asked = await client.wait_push("ClientConfigMetricRequest", timeout=10, after=len(client.pushes))
-    answer = {"resultCode": 200, "errorCode": 0, "requestId": asked.body["requestId"], "metrics": metrics}
-    await client._outbox.put(payload.encode("ClientConfigMetricResponse", answer))
-    return asked
 
 
 async def test_config_metrics_ask_the_clients_connections(served: tuple[NacosApp, int]) -> None:

@@ -167,10 +167,13 @@ class NacosApp:
         capacity_store = CapacityStore(self.configs.store.engine)
         capacity = CapacityService(capacity_store, self.configs, self.namespaces.exists, s.default_tenant_quota)
         loader = LoaderRoutes(self.connections, core.member.address)
-        if self.cluster is not None:  # the loader's figures and reloads reach the peers (its routes join the cluster's)
+        module_ops = ModuleOpsRoutes(self.configs, self.connections)
+        if self.cluster is not None:  # loader figures, reloads and client metrics reach the peers
             from pynacos.server.cluster.loader import ClusterLoader
+            from pynacos.server.cluster.ops import ClusterMetrics
 
             ClusterLoader(self.cluster, loader)
+            ClusterMetrics(self.cluster, module_ops)
         routes = [
             *ops.routes(),
             *core.routes(),
@@ -187,7 +190,7 @@ class NacosApp:
             *ConsoleRoutes(config_v3, naming_v3, namespaces_v3, core, ops, self.auth, self.storage).routes(),
             *ClientRoutes(naming_v1.clients, core.member.address).routes(),
             *loader.routes(),
-            *ModuleOpsRoutes(self.configs, self.connections).routes(),
+            *module_ops.routes(),
             *CapacityRoutes(capacity).routes(),
             *ConsoleUi(s.console_ui_enabled).routes(),
             *self._insight().routes(),

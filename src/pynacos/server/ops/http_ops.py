@@ -10,7 +10,8 @@
   all (404, security.md §1 and checklist items 8-9): those paths ran SQL and SQL scripts in Nacos (CVE-2021-29442,
   the 2024 import RCE), and no route here takes SQL or a script.
 - Client metrics (`GET /v1/cs/metrics/{cluster,current}`, `/v3/admin/cs/metrics/{cluster,ip}`): the
-  connections from `ip` are asked for their cache md5s (ClientConfigMetricRequest); the cluster is this node.
+  connections from `ip` are asked for their cache md5s (ClientConfigMetricRequest); `current`/`ip` ask this
+  node's connections, `cluster` also every peer's (cluster/ops.py; standalone the cluster is this node).
 
 Every route needs an admin when auth is on for its scope (Nacos's fixed resources, which no role permission
 matches; its v1 naming log route had no check at all). A client that does not answer the metrics request
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from starlette.responses import Response
@@ -43,10 +44,17 @@ LOCAL_CACHE_DONE = "Local cache updated from store successfully!"
 NACOS_ADMIN_W = Secured("w", resource="nacos/admin")
 
 
+class MetricsPeers(Protocol):
+    async def client_metrics(self, ip: str, key: ConfigKey | None) -> list[dict[str, Any]]:
+        """What the connections from `ip` on every peer that answered report."""
+
+
 class ModuleOpsRoutes:
     def __init__(self, configs: ConfigService, connections: Connections) -> None:
         self.configs = configs
         self.connections = connections
+        #: the other members, in cluster mode (cluster/ops.py)
+        self.peers: MetricsPeers | None = None
 
     def routes(self) -> list[Route]:
         return [*self._log_routes(), *self._config_routes()]
@@ -70,9 +78,9 @@ class ModuleOpsRoutes:
         return [
             route("/v1/cs/ops/localCache", "POST", self.local_cache_v1, ops_v1),
             route("/v3/admin/cs/ops/localCache", "POST", self.local_cache_v3, ops_v3, "v2"),
-            route("/v1/cs/metrics/cluster", "GET", self.metrics_v1, metrics_v1),
+            route("/v1/cs/metrics/cluster", "GET", self.metrics_v1_cluster, metrics_v1),
             route("/v1/cs/metrics/current", "GET", self.metrics_v1, metrics_v1),
-            route("/v3/admin/cs/metrics/cluster", "GET", self.metrics_v3, metrics_v3, "v2"),
+            route("/v3/admin/cs/metrics/cluster", "GET", self.metrics_v3_cluster, metrics_v3, "v2"),
             route("/v3/admin/cs/metrics/ip", "GET", self.metrics_v3, metrics_v3, "v2"),
         ]
 
@@ -118,12 +126,27 @@ class ModuleOpsRoutes:
     # -- client metrics ------------------------------------------------------------------------------------
 
     async def metrics_v1(self, call: Call) -> Response:
-        key = _metrics_key(call.params, "group", call.params.text("tenant"))
+        key = metrics_key(call.params, "group", call.params.text("tenant"))
         return http.json(await self.client_metrics(call.params.required("ip"), key))
 
+    async def metrics_v1_cluster(self, call: Call) -> Response:
+        key = metrics_key(call.params, "group", call.params.text("tenant"))
+        return http.json(await self.cluster_metrics(call.params.required("ip"), key))
+
     async def metrics_v3(self, call: Call) -> Response:
-        key = _metrics_key(call.params, "groupName", call.params.text("namespaceId"))
+        key = metrics_key(call.params, "groupName", call.params.text("namespaceId"))
         return http.result(await self.client_metrics(call.params.required("ip"), key))
+
+    async def metrics_v3_cluster(self, call: Call) -> Response:
+        key = metrics_key(call.params, "groupName", call.params.text("namespaceId"))
+        return http.result(await self.cluster_metrics(call.params.required("ip"), key))
+
+    async def cluster_metrics(self, ip: str, key: ConfigKey | None) -> dict[str, Any]:
+        """This node's answer merged with every peer's (a client may be connected to any member)."""
+        merged = await self.client_metrics(ip, key)
+        for answer in await self.peers.client_metrics(ip, key) if self.peers else []:
+            merged.update(answer)
+        return merged
 
     async def client_metrics(self, ip: str, key: ConfigKey | None) -> dict[str, Any]:
         """Ask every connection from `ip` (ClientConfigMetricRequest) and merge the `metrics` maps answered."""
@@ -147,7 +170,7 @@ class ModuleOpsRoutes:
         return merged
 
 
-def _metrics_key(params: Params, group_name: str, namespace: str) -> ConfigKey | None:
+def metrics_key(params: Params, group_name: str, namespace: str) -> ConfigKey | None:
     """The config a metrics request names (dataId given), else None (the client reports everything)."""
     data_id = params.text("dataId").strip()
     tenant = normalise(namespace)
