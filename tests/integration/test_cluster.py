@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
+from pynacos.server.auth.node_signature import node_key, signed_headers
 from pynacos.server.config.models import Config, ConfigKey, md5_of
 from pynacos.server.settings import Settings
 from pynacos.server.storage.configs import ConfigStore
@@ -196,6 +197,28 @@ def test_the_report_route_refuses_a_caller_without_the_identity(cluster: Cluster
     assert httpx.post(a.base + "/v1/core/cluster/report", json=body, params=token).status_code == 403
     forged = {IDENTITY_KEY: "not-the-value"}
     assert httpx.post(a.base + "/v1/cs/communication/dataChange", headers=forged).status_code == 403
+    assert (
+        httpx.post(a.base + "/v1/cs/communication/dataChange", headers={IDENTITY_KEY: IDENTITY_VALUE}).status_code
+        == 403
+    )
+
+
+def test_a_signed_message_from_an_address_that_is_not_a_member_is_refused(cluster: Cluster) -> None:
+    """security.md §5.4: the signature and a member's address (127.0.0.2 is loopback, but not listed)."""
+    a = cluster.nodes[0]
+    path = "/v1/cs/communication/dataChange"
+    form = {"dataId": "x", "group": GROUP, "tenant": ""}
+
+    def signed_from(local_address: str) -> httpx.Response:
+        transport = httpx.HTTPTransport(local_address=local_address)
+        with httpx.Client(transport=transport, timeout=10) as client:
+            request = client.build_request("POST", a.base + path, data=form)
+            request.headers.update(signed_headers(node_key(IDENTITY_VALUE), "POST", path, b"", request.content))
+            return client.send(request)
+
+    stranger = signed_from("127.0.0.2")
+    assert stranger.status_code == 403 and "not a member's address" in stranger.json()["message"]
+    assert signed_from("127.0.0.1").status_code == 200
 
 
 def long_poll(node: ServerProcess, token: str, data_id: str, results: list[tuple[float, str]]) -> None:

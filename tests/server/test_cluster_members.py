@@ -10,7 +10,15 @@ from typing import Any
 import httpx
 import pytest
 
-from pynacos.server.cluster.members import DOWN, SUSPICIOUS, UP, MemberList, MemberListError, parse_members
+from pynacos.server.cluster.members import (
+    DOWN,
+    SUSPICIOUS,
+    UP,
+    MemberAddresses,
+    MemberList,
+    MemberListError,
+    parse_members,
+)
 from pynacos.server.cluster.peers import retry_delay
 from pynacos.server.cluster.repair import ConfigRepair
 from pynacos.server.cluster.startup import check_cluster
@@ -74,6 +82,20 @@ def test_member_states_follow_failures_and_successes() -> None:
     members.failed(peer, refused=True)
     assert peer.state == DOWN
     assert seen == [(UP, SUSPICIOUS), (SUSPICIOUS, DOWN), (DOWN, UP), (UP, DOWN)]
+
+
+async def test_node_messages_may_come_from_member_addresses_only() -> None:
+    """security.md §5.4: the peers' IPs, host names resolved, IPv4-mapped IPv6 read as IPv4; this node and
+    strangers are not members; a member list change is seen at once."""
+    settings = Settings(port=9000, member_ip="10.0.0.1")
+    members = MemberList(settings, ["10.0.0.1:9000", "10.0.0.2:9000", "localhost:9001"])
+    addresses = MemberAddresses(members)
+    for ip in ("10.0.0.2", "::ffff:10.0.0.2", "127.0.0.1"):
+        assert await addresses.contains(ip), ip
+    for ip in ("10.0.0.1", "10.0.0.3", "not-an-ip", ""):
+        assert not await addresses.contains(ip), ip
+    members.replace(["10.0.0.1:9000", "10.0.0.3:9000"])
+    assert await addresses.contains("10.0.0.3") and not await addresses.contains("10.0.0.2")
 
 
 def test_member_json_has_nacos_keys_in_order_and_the_issues() -> None:

@@ -278,6 +278,15 @@ class Settings:
         env="PYNACOS_MEMBER_FAIL_ACCESS_CNT",
         parse=parse_int,
     )
+    member_address_check: bool = option(
+        True,
+        "pynacos.cluster.member.address.check",
+        "Accept node-to-node messages only from the members' addresses (cluster.conf host names resolved), "
+        "besides their signature (security.md §5.4). Turn off only where nodes reach each other through NAT, "
+        "so their messages come from an address not listed.",
+        env="PYNACOS_CLUSTER_MEMBER_ADDRESS_CHECK",
+        parse=parse_bool,
+    )
     storage: str = option(
         "sqlite",
         "spring.sql.init.platform",

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -115,6 +115,8 @@ class Guard:
         self.plugin = plugin
         self.failures = FailureLog()
         self.signatures = SignatureCheck()
+        #: cluster mode: is this the address of a member? (security.md §5.4; cluster/members.py)
+        self.member_address: Callable[[str], Awaitable[bool]] | None = None
         self._key_of = ("", b"")
         self._admin_exists = admin_exists
 
@@ -179,6 +181,10 @@ class Guard:
         body = await call.http_request.body()
         query = call.http_request.scope.get("query_string", b"")
         reason = self.signatures.verify(self._node_key(value), call.method, route.path, query, body, call.headers)
+        if reason is None and self.member_address is not None and not await self.member_address(call.client_ip):
+            reason = (
+                f"sent from {call.client_ip}, which is not a member's address (pynacos.cluster.member.address.check)"
+            )
         self._refuse_internal(route, call, reason)
         call.principal = Principal(SERVER_USER, "server-identity", is_admin=True)
 

@@ -24,7 +24,7 @@ from pynacos.server.auth import keys
 from pynacos.server.auth.policy import INTERNAL
 from pynacos.server.auth.system import AuthSystem
 from pynacos.server.cluster.http import ClusterRoutes
-from pynacos.server.cluster.members import MemberList
+from pynacos.server.cluster.members import MemberAddresses, MemberList
 from pynacos.server.cluster.notify import AUTH_CHANGED, DATA_CHANGE, LOGIN_FAILED, AuthNotices, ConfigNotices
 from pynacos.server.cluster.peers import Peers, fingerprint
 from pynacos.server.cluster.repair import ConfigRepair
@@ -50,6 +50,8 @@ class Cluster:
         self.members = MemberList(settings)
         secret, _ = keys.check(settings.token_secret_key)  # checked at start-up (startup.py)
         self.peers = Peers(self.members, settings, fingerprint(secret))
+        if settings.member_address_check:
+            auth.guard.member_address = MemberAddresses(self.members).contains
         self.config_notices = ConfigNotices(configs, self.peers)
         self.auth_notices = AuthNotices(auth, self.peers)
         self.repair = ConfigRepair(configs, namespaces, engine)

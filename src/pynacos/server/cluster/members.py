@@ -23,6 +23,8 @@ connection, make it `DOWN`; any success makes it `UP` again with the count at 0.
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import logging
 import re
 import socket
@@ -44,6 +46,8 @@ CLUSTER_CONF = Path("conf") / "cluster.conf"
 _WILDCARDS = ("", "0.0.0.0", "::")
 #: an address outside every local network: connecting a UDP socket to it only picks the outgoing interface
 _PROBE = ("192.0.2.1", 9)
+RESOLVE_INTERVAL = 30.0
+RETRY_INTERVAL = 5.0
 _HOST_PORT = re.compile(r"^(?P<host>\[[^\]]+\]|[^:\[\]]+)(?::(?P<port>\d{1,5}))?$")
 
 StateListener = Callable[["Member", str, str], None]
@@ -264,3 +268,55 @@ class MemberList:
                 listener(member, old, state)
             except Exception:
                 log.exception("member state listener failed")
+
+
+class MemberAddresses:
+    """The addresses node messages may come from (security.md §5.4): the members' IPs, host names resolved.
+
+    Resolved off the event loop, again when the member list changes or RESOLVE_INTERVAL has passed, and at most
+    every RETRY_INTERVAL for an address not found (a member that moved is found within seconds, while a
+    stranger cannot make this node resolve names on every request)."""
+
+    def __init__(self, members: MemberList, clock: Callable[[], float] = time.monotonic) -> None:
+        self.members = members
+        self.clock = clock
+        self._hosts: tuple[str, ...] = ()
+        self._ips: frozenset[ipaddress.IPv4Address | ipaddress.IPv6Address] = frozenset()
+        self._resolved_at = -RESOLVE_INTERVAL
+
+    async def contains(self, ip: str) -> bool:
+        try:
+            address = _plain(ipaddress.ip_address(ip))
+        except ValueError:
+            return False
+        hosts = tuple(sorted(m.ip.strip("[]") for m in self.members.peers()))
+        age = self.clock() - self._resolved_at
+        stale = hosts != self._hosts or age > RESOLVE_INTERVAL or (address not in self._ips and age > RETRY_INTERVAL)
+        if stale:
+            self._ips = await asyncio.to_thread(_resolve, hosts)
+            self._hosts, self._resolved_at = hosts, self.clock()
+        return address in self._ips
+
+
+def _resolve(hosts: Iterable[str]) -> frozenset[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    found: set[ipaddress.IPv4Address | ipaddress.IPv6Address] = set()
+    for host in hosts:
+        try:
+            found.add(_plain(ipaddress.ip_address(host)))
+            continue
+        except ValueError:
+            pass
+        try:
+            infos = socket.getaddrinfo(host, None)
+        except OSError:
+            log.warning("member host %s does not resolve; messages from it are refused until it does", host)
+            continue
+        found.update(_plain(ipaddress.ip_address(str(info[4][0]).split("%")[0])) for info in infos)
+    return frozenset(found)
+
+
+def _plain(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """An IPv4-mapped IPv6 address as the IPv4 address it carries."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
