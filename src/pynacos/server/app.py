@@ -169,8 +169,7 @@ class NacosApp:
         loader = LoaderRoutes(self.connections, core.member.address)
         module_ops = ModuleOpsRoutes(self.configs, self.connections)
         if self.cluster is not None:  # loader figures, reloads and client metrics reach the peers
-            from pynacos.server.cluster.loader import ClusterLoader
-            from pynacos.server.cluster.ops import ClusterMetrics
+            from pynacos.server.cluster.ops import ClusterLoader, ClusterMetrics
 
             ClusterLoader(self.cluster, loader)
             ClusterMetrics(self.cluster, module_ops)

@@ -9,7 +9,7 @@ client switches server on the request, but Go may stay and the Python and Rust c
 (protocol.md E.6), and only a closed stream makes all of them reconnect. Only connections labelled
 `source=sdk` are reset, as in Nacos.
 
-The cluster figures and the smart reload cover every member: in cluster mode `peers` (cluster/loader.py) asks
+The cluster figures and the smart reload cover every member: in cluster mode `peers` (cluster/ops.py) asks
 each reachable peer for its figures and tells an overloaded one to keep only the average; standalone, the
 cluster is this node, so a smart reload finds no node over the average and moves nothing (as Nacos with one
 member). A smart reload that could not hear from every member moves nothing and says so (503).
@@ -73,7 +73,7 @@ def _cpu_share() -> float:
 
 
 class LoaderPeers(Protocol):
-    """The other members, as the loader needs them (cluster/loader.py)."""
+    """The other members, as the loader needs them (cluster/ops.py)."""
 
     def member_count(self) -> int: ...
 
