@@ -9,7 +9,7 @@ This is the only module that reads `os.environ`. A malformed value stops start-u
 that names the key, the value (never for secrets) and what was expected.
 
 It is longer than the 600 lines style.md asks for because the table is one list of declarations (about
-120 options, each with its key, variable and help text); split, the settings reference would have to be
+60 options, each with its key, variable, parser and help text); split, the settings reference would have to be
 assembled from several places and a key could be declared twice.
 """
 
