@@ -98,6 +98,19 @@ async def test_node_messages_may_come_from_member_addresses_only() -> None:
     assert await addresses.contains("10.0.0.3") and not await addresses.contains("10.0.0.2")
 
 
+def test_each_service_has_one_responsible_member_and_a_down_members_share_moves() -> None:
+    addresses = ["127.0.0.1:9000", "127.0.0.1:9001", "127.0.0.1:9002"]
+    views = [MemberList(Settings(port=port, member_ip="127.0.0.1"), addresses) for port in (9000, 9001, 9002)]
+    tags = [f"public##DEFAULT_GROUP@@svc{i}" for i in range(60)]
+    owners = [[view.self_address for view in views if view.responsible_for(tag)] for tag in tags]
+    assert all(len(owner) == 1 for owner in owners)
+    assert {owner[0] for owner in owners} == set(addresses)  # the work is spread
+    for view in views[1:]:  # 9000 goes DOWN, as its peers see it
+        view.failed(view.get("127.0.0.1:9000"), refused=True)  # type: ignore[arg-type]
+    moved = [[view.self_address for view in views[1:] if view.responsible_for(tag)] for tag in tags]
+    assert all(len(owner) == 1 for owner in moved)
+
+
 def test_member_json_has_nacos_keys_in_order_and_the_issues() -> None:
     members = MemberList(Settings(port=9000, member_ip="127.0.0.1"), ["127.0.0.1:9000", "127.0.0.1:9001"])
     peer = members.peers()[0]

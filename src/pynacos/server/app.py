@@ -276,10 +276,14 @@ class NacosApp:
         self._tasks.append(asyncio.create_task(self._check_instances_forever()))
         self._tasks.append(asyncio.create_task(self._clean_services_forever()))
         if self.settings.naming_active_checks:
+            members = self.cluster.members if self.cluster else None
             checks = ActiveHealthChecks(
                 self.naming,
                 TargetPolicy(self.settings.naming_check_targets),
                 lambda kind, outcome: self.metrics.health_checks.labels(kind, outcome).inc(),
+                responsible=(lambda key: members.responsible_for(f"{key.namespace}##{key.grouped}"))
+                if members
+                else (lambda key: True),
             )
             self._tasks.append(asyncio.create_task(checks.run_forever()))
         if self.settings.retention_days > 0:

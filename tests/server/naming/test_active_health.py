@@ -17,7 +17,15 @@ import httpx
 import pytest
 
 from pynacos.server.app import NacosApp
-from pynacos.server.naming.health import CHECK_TIMES, CheckState, Outcome, Pacing, Result, TargetPolicy
+from pynacos.server.naming.health import (
+    CHECK_TIMES,
+    ActiveHealthChecks,
+    CheckState,
+    Outcome,
+    Pacing,
+    Result,
+    TargetPolicy,
+)
 from pynacos.server.settings import Settings
 from tests.conftest import asgi_client, started
 
@@ -407,3 +415,22 @@ async def test_cluster_config_shows_in_service_catalog_and_v2(client: httpx.Asyn
         "metadata": {"k": "v"},
         "hosts": None,
     }
+
+
+async def test_a_member_checks_only_the_services_it_is_responsible_for(tmp_path: Path) -> None:
+    """Cluster mode: each service is checked by one member (MemberList.responsible_for), not by all of them."""
+    app = await checking_app(tmp_path)
+    try:
+        async with asgi_client(app) as client:
+            await register_persistent(client, 9)
+        policy = TargetPolicy(LOOPBACK_ALLOWED)
+        mine = ActiveHealthChecks(app.naming, policy, responsible=lambda key: True)
+        others = ActiveHealthChecks(app.naming, policy, responsible=lambda key: False)
+        for checks in (mine, others):
+            checks.start_due_checks()
+        assert (len(mine.states), len(others.states)) == (1, 0)
+        for task in list(mine._running):
+            task.cancel()
+        await mine.probes.close()
+    finally:
+        await app.stop()

@@ -29,6 +29,7 @@ import logging
 import re
 import socket
 import time
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -239,6 +240,15 @@ class MemberList:
     def reachable_peers(self) -> list[Member]:
         """UP and SUSPICIOUS peers: those config notifications and replication go to at once (F.1.5)."""
         return [m for m in self.peers() if m.state in (UP, SUSPICIOUS)]
+
+    def responsible_for(self, tag: str) -> bool:
+        """Is this node the one that does the work for `tag` (a service's active health checks)? One of the
+        UP and SUSPICIOUS members, by a hash every node computes alike (Nacos's Distro responsibility), so
+        when a member goes DOWN its share moves to the others at once."""
+        alive = sorted(m.address for m in self.members() if m.state in (UP, SUSPICIOUS))
+        if self.self_address not in alive:
+            return False
+        return alive[zlib.crc32(tag.encode()) % len(alive)] == self.self_address
 
     def on_state_change(self, listener: StateListener) -> None:
         """`listener(member, old_state, new_state)` after every transition; must not block."""

@@ -250,9 +250,12 @@ class ActiveHealthChecks:
         counted: Callable[[str, str], None] = lambda kind, outcome: None,
         clock: Callable[[], float] = monotonic_ms,
         rng: random.Random | None = None,
+        responsible: Callable[[ServiceKey], bool] = lambda key: True,
     ) -> None:
         self.naming = naming
         self.policy = policy
+        #: cluster mode: one member checks a service (MemberList.responsible_for), the others leave it
+        self.responsible = responsible
         self.counted = counted
         self.clock = clock
         self.rng = rng or random.Random()
@@ -278,6 +281,8 @@ class ActiveHealthChecks:
         now = self.clock()
         seen: set[tuple[ServiceKey, str, int]] = set()
         for service, instance in self.naming.persistent_instances():
+            if not self.responsible(service.key):
+                continue
             config = self.naming.cluster_config(service, instance.cluster)
             if config.checker.type not in RUN_TYPES:
                 self._note_not_run(service.key, instance.cluster, config.checker.type)
