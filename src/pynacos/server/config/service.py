@@ -84,13 +84,10 @@ class ConfigService:
         behind the server's back; listeners of each key whose content or gray versions differ are told.
         Returns the number of such keys. Runs under the write lock, so no publish interleaves."""
         async with self._write_lock:
-            before = {key: c.md5 for key, c in self._configs.items()}
-            grays_before = {key: [(v.name, v.md5, v.rule) for v in vs] for key, vs in self._grays.items()}
+            before = {key: self._state_of(key) for key in self._configs.keys() | self._grays.keys()}
             await self.load()
-            after = {key: c.md5 for key, c in self._configs.items()}
-            grays_after = {key: [(v.name, v.md5, v.rule) for v in vs] for key, vs in self._grays.items()}
-        changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
-        changed |= {k for k in grays_before.keys() | grays_after.keys() if grays_before.get(k) != grays_after.get(k)}
+            keys = before.keys() | self._configs.keys() | self._grays.keys()
+            changed = [key for key in keys if before.get(key) != self._state_of(key)]
         for key in changed:
             self.bus.publish(ConfigChanged(key))
         return len(changed)
@@ -100,6 +97,11 @@ class ConfigService:
         it; listeners hear of it as a remote change (not sent on to the peers). True if an md5 changed."""
         async with self._write_lock:
             return await self._catch_up(key)
+
+    async def _read_through(self, key: ConfigKey) -> None:
+        """Before a write in cluster mode: the key as the shared database has it (the write lock held)."""
+        if self.read_through:
+            await self._catch_up(key)
 
     async def _catch_up(self, key: ConfigKey) -> bool:
         """Reload `key` from the database (the write lock held); tell listeners when it changed."""
@@ -188,8 +190,7 @@ class ConfigService:
         """Insert or update; returns the stored config, or None when `insert_only` found one."""
         self.validate(request)
         async with self._write_lock:
-            if self.read_through:
-                await self._catch_up(request.key)
+            await self._read_through(request.key)
             old = self._configs.get(request.key)
             if old is not None and insert_only:
                 return None
@@ -210,8 +211,7 @@ class ConfigService:
         self.validate(request)
         validation.validate_encrypted_data_key(request.encrypted_data_key, validation.MAX_GRAY_ENCRYPTED_DATA_KEY)
         async with self._write_lock:
-            if self.read_through:
-                await self._catch_up(request.key)
+            await self._read_through(request.key)
             versions = self._grays.get(request.key, ())
             gray.check_capacity(versions, rule.name, self.max_gray_versions)
             old = next((v for v in versions if v.name == rule.name), None)
@@ -231,8 +231,7 @@ class ConfigService:
         """Stop a gray version (`beta`, `tag_<t>`); the formal config stays. Unknown: nothing to do."""
         validation.validate_src_user(src_user)
         async with self._write_lock:
-            if self.read_through:
-                await self._catch_up(key)
+            await self._read_through(key)
             old = self.gray_named(key, name)
             if old is None:
                 return False
@@ -249,8 +248,7 @@ class ConfigService:
         """Delete a config; deleting one that does not exist is not an error (Nacos answers true)."""
         validation.validate_src_user(src_user)
         async with self._write_lock:
-            if self.read_through:
-                await self._catch_up(key)
+            await self._read_through(key)
             old = self._configs.get(key)
             if old is None:
                 return False
