@@ -14,7 +14,6 @@ import math
 import os
 import resource
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -64,6 +63,19 @@ def pinning(other: str = "load generator") -> tuple[list[str], list[str], str]:
             f"server on core {cores[0]}, {other} on core {cores[1]} (taskset)",
         )
     return [], [], "no pinning (taskset missing or fewer than 2 cores)"
+
+
+def stop_process(proc: subprocess.Popen[bytes], terminate: bool = True) -> None:
+    """SIGTERM (unless it is ending by itself), 10 s to go, then SIGKILL."""
+    if proc.poll() is not None:
+        return
+    if terminate:
+        proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
 
 
 def md5_hex(text: str) -> str:
@@ -164,13 +176,8 @@ class Server:
         raise RuntimeError(f"{self.kind} not ready within {ready_timeout}s; see {log.name}")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        if self.proc is not None:
+            stop_process(self.proc)
         self.proc = None
         if getattr(self, "_log", None) is not None:
             self._log.close()

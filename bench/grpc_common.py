@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any
 
 import grpc
-from common import BENCH_DIR, HOST, PYTHON, process_cpu_seconds
+from common import BENCH_DIR, HOST, PYTHON, process_cpu_seconds, stop_process
 
 from pynacos.server.grpc import payload
 
@@ -142,13 +142,8 @@ class EchoServer:
         wait_tcp(self.port, alive=lambda: self.proc is not None and self.proc.poll() is None)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        if self.proc is not None:
+            stop_process(self.proc)
         self.proc = None
         if self.log and getattr(self, "_out", None) is not None:
             self._out.close()
@@ -363,11 +358,7 @@ class Clients:
         except (TimeoutError, RuntimeError) as exc:
             print(f"  WARNING: client processes did not report at the end: {exc!r}", file=sys.stderr)
         for proc in self.procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            stop_process(proc, terminate=False)
         self._err.close()
 
     def summary(self) -> str:
