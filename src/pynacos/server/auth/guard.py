@@ -230,15 +230,18 @@ class Guard:
             return False
         return True
 
-    def state(self) -> dict[str, str]:
-        """The auth keys of `/v1/console/server/state`."""
-        enabled = self.switches.enabled
-        admin_missing = not self._admin_exists()
+    def state(self, console: bool = False) -> dict[str, str]:
+        """The auth keys of the server state map: of `/v1/console/server/state` (the core switch) or, with
+        `console`, of `/v3/console/server/state` (G.7.2: the console switch decides the login page, which
+        the web console shows from these; the first-admin page while any scope wants an admin)."""
+        s = self.switches
+        enabled = s.console_enabled if console else s.enabled
+        admin_wanted = s.on_for(ACCOUNT_ROUTES[0]) if console else enabled
         return {
             "auth_enabled": _flag(enabled),
             "login_page_enabled": _flag(enabled and self.plugin.login_page_enabled),
-            "auth_system_type": self.switches.system_type,
-            "auth_admin_request": _flag(enabled and admin_missing),
+            "auth_system_type": s.system_type,
+            "auth_admin_request": _flag(admin_wanted and not self._admin_exists()),
         }
 
 

@@ -38,7 +38,6 @@ from typing import Any
 from starlette.responses import Response
 
 from pynacos.server import http
-from pynacos.server.auth.guard import AuthSwitches
 from pynacos.server.auth.policy import (
     AUTHENTICATED,
     CONFIG_READ_V3,
@@ -85,10 +84,6 @@ def with_default(params: Params, name: str, value: str) -> Params:
     if params.get(name, "").strip():
         return params
     return Params([*((k, v) for k, v in params.items() if k != name), (name, value)])
-
-
-def flag(value: bool) -> str:
-    return "true" if value else "false"
 
 
 class ConsoleRoutes:
@@ -180,19 +175,7 @@ class ConsoleRoutes:
     # -- server ------------------------------------------------------------------------------------
 
     async def state(self, call: Call) -> Response:
-        return http.json(self.ops.state_map() | self.console_auth_state())
-
-    def console_auth_state(self) -> dict[str, str]:
-        """The auth keys as the console scope sees them (G.7.2, Nacos's console module): the UI shows its
-        login page, or the first-admin page, from these, so they must say whether *this* API needs a login."""
-        switches: AuthSwitches = self.auth.switches
-        on = switches.console_enabled
-        any_scope = switches.enabled or switches.admin_enabled or on
-        return {
-            "auth_enabled": flag(on),
-            "login_page_enabled": flag(on and self.auth.guard.plugin.login_page_enabled),
-            "auth_admin_request": flag(any_scope and not self.auth.accounts.directory.has_admin()),
-        }
+        return http.json(self.ops.state_map() | self.auth.guard.state(console=True))
 
     async def announcement(self, call: Call) -> Response:
         """`conf/announcement_<language>.conf`, for the two languages the console ships only."""
