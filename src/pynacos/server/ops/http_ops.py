@@ -78,10 +78,10 @@ class ModuleOpsRoutes:
         return [
             route("/v1/cs/ops/localCache", "POST", self.local_cache_v1, ops_v1),
             route("/v3/admin/cs/ops/localCache", "POST", self.local_cache_v3, ops_v3, "v2"),
-            route("/v1/cs/metrics/cluster", "GET", self.metrics_v1_cluster, metrics_v1),
-            route("/v1/cs/metrics/current", "GET", self.metrics_v1, metrics_v1),
-            route("/v3/admin/cs/metrics/cluster", "GET", self.metrics_v3_cluster, metrics_v3, "v2"),
-            route("/v3/admin/cs/metrics/ip", "GET", self.metrics_v3, metrics_v3, "v2"),
+            route("/v1/cs/metrics/cluster", "GET", self.metrics(v3=False, cluster=True), metrics_v1),
+            route("/v1/cs/metrics/current", "GET", self.metrics(v3=False, cluster=False), metrics_v1),
+            route("/v3/admin/cs/metrics/cluster", "GET", self.metrics(v3=True, cluster=True), metrics_v3, "v2"),
+            route("/v3/admin/cs/metrics/ip", "GET", self.metrics(v3=True, cluster=False), metrics_v3, "v2"),
         ]
 
     # -- log levels --------------------------------------------------------------------------------------
@@ -125,21 +125,20 @@ class ModuleOpsRoutes:
 
     # -- client metrics ------------------------------------------------------------------------------------
 
-    async def metrics_v1(self, call: Call) -> Response:
-        key = metrics_key(call.params, "group", call.params.text("tenant"))
-        return http.json(await self.client_metrics(call.params.required("ip"), key))
+    def metrics(self, v3: bool, cluster: bool) -> Handler:
+        """A client-metrics handler: 2.x names and the bare map, or 3.x names in `Result`; this node's
+        connections, or (`cluster`) every member's."""
+        ask = self.cluster_metrics if cluster else self.client_metrics
 
-    async def metrics_v1_cluster(self, call: Call) -> Response:
-        key = metrics_key(call.params, "group", call.params.text("tenant"))
-        return http.json(await self.cluster_metrics(call.params.required("ip"), key))
+        async def handler(call: Call) -> Response:
+            p = call.params
+            key = (
+                metrics_key(p, "groupName", p.text("namespaceId")) if v3 else metrics_key(p, "group", p.text("tenant"))
+            )
+            found = await ask(p.required("ip"), key)
+            return http.result(found) if v3 else http.json(found)
 
-    async def metrics_v3(self, call: Call) -> Response:
-        key = metrics_key(call.params, "groupName", call.params.text("namespaceId"))
-        return http.result(await self.client_metrics(call.params.required("ip"), key))
-
-    async def metrics_v3_cluster(self, call: Call) -> Response:
-        key = metrics_key(call.params, "groupName", call.params.text("namespaceId"))
-        return http.result(await self.cluster_metrics(call.params.required("ip"), key))
+        return handler
 
     async def cluster_metrics(self, ip: str, key: ConfigKey | None) -> dict[str, Any]:
         """This node's answer merged with every peer's (a client may be connected to any member)."""
